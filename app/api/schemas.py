@@ -1,0 +1,70 @@
+"""Shared API schemas: the envelope, errors, pagination query and payload (for the docs)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, Field, create_model
+
+from app.api.validation import Query
+from app.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+T = TypeVar("T")
+
+
+class Meta(BaseModel):
+    timestamp: str = Field(examples=["2025-07-30T12:00:00Z"])
+    request_id: str
+    version: str | None = None
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["VALIDATION_ERROR"])
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    data: None = None
+    error: ErrorBody
+    meta: Meta
+
+
+@functools.cache
+def envelope_of(model: type[BaseModel] | None) -> type[BaseModel]:
+    """`{data: model, error: null, meta}` as a named schema for the OpenAPI document."""
+    name = f"{model.__name__}Envelope" if model else "EmptyEnvelope"
+    data_type: Any = model if model else dict[str, Any] | None
+    return create_model(name, data=(data_type, ...), error=(None, None), meta=(Meta, ...))
+
+
+class PageQuery(Query):
+    """`page`, `page_size` (default 50, max 100), `order`; lists add their own `sort` whitelist."""
+
+    page: int = Field(1, ge=1, description="Page number, from 1")
+    page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE,
+                           description=f"Items per page (max {MAX_PAGE_SIZE})")
+    order: Literal["asc", "desc"] = "desc"
+
+
+class PageLinks(BaseModel):
+    first: str
+    previous: str | None
+    next: str | None
+    last: str
+
+
+class PageOf(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+    pages: int
+    has_next: bool
+    has_previous: bool
+    links: PageLinks | None = None
+
+
+class Message(BaseModel):
+    message: str

@@ -1,0 +1,95 @@
+"""Task executions (one per run or retry) and the output lines of executions and commands."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.base import BigIntPK, JSONType, UTCDateTime, created_at_col, uuid_pk
+
+EXECUTION_STATUSES = ("queued", "running", "completed", "failed", "cancelled")
+QUEUES = ("high", "normal", "low")
+OUTPUT_OWNERS = ("execution", "command")
+STREAMS = ("stdout", "stderr", "system")
+
+
+class TaskExecution(db.Model):
+    __tablename__ = "task_executions"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    task_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("tasks.id"), nullable=False)
+    project_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("projects.id"), nullable=False)
+    triggered_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    session_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    queue: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="normal")
+    attempt: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
+    retry_of: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    status: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="queued")
+    executor: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="claude")
+    command: Mapped[str | None] = mapped_column(sa.Text)
+    working_directory: Mapped[str | None] = mapped_column(sa.String(1000))
+    # timeout, retry_attempts, environment ... as requested.
+    options: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    job_id: Mapped[str | None] = mapped_column(sa.String(64))
+    worker_name: Mapped[str | None] = mapped_column(sa.String(200))
+    pid: Mapped[int | None] = mapped_column(sa.Integer)
+    exit_code: Mapped[int | None] = mapped_column(sa.Integer)
+    error_code: Mapped[str | None] = mapped_column(sa.String(64))
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+    cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = created_at_col()
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Output accounting (CONTRACT §4).
+    last_seq: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    output_bytes: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+    output_truncated: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    # Claude result fields (claude-stream-json.md).
+    claude_session_id: Mapped[str | None] = mapped_column(sa.String(100))
+    cost_usd: Mapped[float | None] = mapped_column(sa.Float)
+    num_turns: Mapped[int | None] = mapped_column(sa.Integer)
+    duration_ms: Mapped[int | None] = mapped_column(sa.Integer)
+    duration_api_ms: Mapped[int | None] = mapped_column(sa.Integer)
+    result_text: Mapped[str | None] = mapped_column(sa.Text)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {EXECUTION_STATUSES}", name="status"),
+        sa.CheckConstraint(f"queue IN {QUEUES}", name="queue"),
+        sa.Index("ix_task_executions_task", "task_id", "created_at"),
+        sa.Index("ix_task_executions_project_status", "project_id", "status"),
+        sa.Index("ix_task_executions_status_finished", "status", "finished_at"),
+        sa.Index("ix_task_executions_created_at", "created_at"),
+    )
+
+
+class OutputLine(db.Model):
+    """One line of output with its sequence number, for an execution or a command run.
+
+    `kind` says what a Claude event was (text, tool_use, tool_result, result, system); plain
+    output is `line`. `data` keeps the structured event for the viewer.
+    """
+
+    __tablename__ = "output_lines"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    owner_type: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    owner_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, nullable=False)
+    seq: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    stream: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="stdout")
+    kind: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="line")
+    content: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    timestamp: Mapped[datetime] = created_at_col()
+
+    __table_args__ = (
+        sa.UniqueConstraint("owner_type", "owner_id", "seq", name="uq_output_lines_owner_seq"),
+        sa.CheckConstraint(f"owner_type IN {OUTPUT_OWNERS}", name="owner_type"),
+    )

@@ -1,0 +1,102 @@
+"""Rate limits (reference "Rate Limiting", CONTRACT §1) with flask-limiter on Redis.
+
+Three application-wide limits share one bucket across all `/api` routes: anonymous callers per
+IP, standard users per user, premium users per user. The identity comes from the JWT claims
+(`sub`, `tier`), read without a database query. A Redis outage falls back to in-memory limits.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask, current_app, g, request
+from flask_jwt_extended import decode_token
+from flask_limiter import ApplicationLimit, RateLimitExceeded
+
+from app.errors import error_envelope, iso
+from app.extensions import limiter
+
+
+def _identity() -> tuple[str, str] | None:
+    """(user id, tier) from a valid token in the request, or None for anonymous callers."""
+    if "rl_identity" in g:
+        return g.rl_identity
+    token = None
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        token = header[7:].strip()
+    elif current_app.config["JWT_ACCESS_COOKIE_NAME"] in request.cookies:
+        token = request.cookies[current_app.config["JWT_ACCESS_COOKIE_NAME"]]
+    ident = None
+    if token:
+        try:
+            claims = decode_token(token)
+            ident = (str(claims["sub"]), claims.get("tier", "standard"))
+        except Exception:  # noqa: BLE001 - any bad token is just "anonymous" here
+            ident = None
+    g.rl_identity = ident
+    return ident
+
+
+def _ip_key() -> str:
+    return f"ip:{request.remote_addr or 'unknown'}"
+
+
+def _user_key() -> str:
+    ident = _identity()
+    return f"user:{ident[0]}" if ident else _ip_key()
+
+
+def _is_tier(tier: str | None) -> bool:
+    ident = _identity()
+    if tier is None:
+        return ident is None
+    return ident is not None and ident[1] == tier
+
+
+def init_rate_limits(app: Flask) -> None:
+    url = app.config["REDIS_URL"]
+    app.config.setdefault("RATELIMIT_STORAGE_URI",
+                          url.replace("unix://", "redis+unix://", 1) if url.startswith("unix://")
+                          else url)
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS",
+                          {"socket_connect_timeout": 1, "socket_timeout": 1})
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "rl")
+    limiter.limit_manager.set_application_limits([limit.bind(limiter) for limit in [
+        ApplicationLimit(lambda: current_app.config["RATELIMIT_ANONYMOUS"], key_function=_ip_key,
+                         scope="anonymous", exempt_when=lambda: not _is_tier(None)),
+        ApplicationLimit(lambda: current_app.config["RATELIMIT_USER"], key_function=_user_key,
+                         scope="user", exempt_when=lambda: not _is_tier("standard")),
+        ApplicationLimit(lambda: current_app.config["RATELIMIT_PREMIUM"], key_function=_user_key,
+                         scope="premium", exempt_when=lambda: not _is_tier("premium")),
+    ]])
+    if _outside_api not in limiter._request_filters:
+        limiter.request_filter(_outside_api)
+    limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _too_many)
+
+
+def _outside_api() -> bool:
+    return not request.path.startswith("/api")
+
+
+def _too_many(exc: RateLimitExceeded):
+    current = limiter.current_limit
+    limit = exc.limit.limit
+    reset = current.reset_at if current else None
+    resp = error_envelope("RATE_LIMIT_EXCEEDED", details={
+        "limit": limit.amount,
+        "window": limit.get_expiry(),
+        "reset_at": iso(datetime.fromtimestamp(reset, UTC)) if reset else None,
+    })
+    return resp
+
+
+def add_window_header(response) -> None:
+    """`X-RateLimit-Window` (seconds); flask-limiter adds Limit/Remaining/Reset itself."""
+    current = limiter.current_limit
+    if current is not None:
+        response.headers["X-RateLimit-Window"] = str(current.limit.get_expiry())

@@ -1,0 +1,67 @@
+"""Per-request plumbing: request ids, auth, maintenance mode and request metrics."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from flask import Flask, current_app, g, request
+
+from app.errors import AppError
+from app.security import enforce_route_auth
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Writes that must keep working during maintenance: getting in and out.
+_MAINTENANCE_EXEMPT = {"/api/auth/login", "/api/auth/refresh", "/api/auth/logout", "/login",
+                       "/logout"}
+
+
+def maintenance_exempt(func):
+    """Mark a write route that must work during maintenance (the switch that ends it)."""
+    func._maintenance_exempt = True
+    return func
+
+
+def register_request_hooks(app: Flask) -> None:
+    # Flask runs hooks in registration order. The rate limiter registered its hook in
+    # init_app; the request id goes before it (a 429 carries one too), auth after it
+    # (the cheapest refusal first).
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
+    app.before_request(enforce_route_auth)
+    app.before_request(_maintenance_guard)
+    app.after_request(_finish)
+
+
+def _start() -> None:
+    g.started = time.perf_counter()
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
+
+
+def _maintenance_guard() -> None:
+    if request.method not in _WRITE_METHODS or request.path in _MAINTENANCE_EXEMPT:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "_maintenance_exempt", False):
+        return
+    from app.services.system import maintenance_state
+
+    state = maintenance_state()
+    if state["enabled"]:
+        raise AppError("SYSTEM_MAINTENANCE", state.get("message") or None,
+                       {"since": state.get("since")})
+
+
+def _finish(response):
+    response.headers["X-Request-ID"] = getattr(g, "request_id", None) or str(uuid.uuid4())
+    if request.path.startswith("/api"):
+        from app.ratelimit import add_window_header
+        from app.services.metrics import record_request
+
+        add_window_header(response)
+        started = getattr(g, "started", None)
+        if started is not None:
+            record_request((time.perf_counter() - started) * 1000.0, response.status_code)
+    return response

@@ -1,0 +1,83 @@
+"""The one event function: every create, update, delete and status change goes through `emit`.
+
+`emit()` queues the event on the current database session and publishes it on Redis pub/sub only
+after that session commits (a rolled back change announces nothing). Listeners in other
+processes (websocket hub, webhook dispatcher) subscribe to `EVENTS_CHANNEL`. In-process sinks
+(`add_sink`) run after publishing, e.g. to enqueue webhook deliveries.
+
+Output lines are high volume and have their own channel per owner (`output_channel`), so a web
+process only receives the output somebody is watching.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from app.errors import iso, utcnow
+from app.extensions import db, get_redis
+
+log = logging.getLogger(__name__)
+EVENTS_CHANNEL = "events"
+_PENDING = "pending_events"
+_sinks: list[Callable[[dict[str, Any]], None]] = []
+
+
+def output_channel(owner_type: str, owner_id: uuid.UUID | str) -> str:
+    return f"output:{owner_type}:{owner_id}"
+
+
+def make_event(event_type: str, data: dict[str, Any], **scope: Any) -> dict[str, Any]:
+    """An event message: type, data, scope ids (project_id, task_id, user_id, ...), time, id."""
+    return {
+        "id": str(uuid.uuid4()),
+        "event": event_type,
+        "data": data,
+        "scope": {k: (str(v) if v is not None else None) for k, v in scope.items()},
+        "timestamp": iso(utcnow()),
+    }
+
+
+def emit(event_type: str, data: dict[str, Any], **scope: Any) -> dict[str, Any]:
+    """Queue an event; it is published when the current session commits."""
+    message = make_event(event_type, data, **scope)
+    db.session().info.setdefault(_PENDING, []).append(message)
+    return message
+
+
+def publish(message: dict[str, Any], channel: str = EVENTS_CHANNEL) -> None:
+    """Publish now (for code outside a transaction, e.g. workers); sinks run too."""
+    try:
+        get_redis().publish(channel, json.dumps(message, default=str))
+    except redis.RedisError:
+        log.warning("event %s not published: Redis unavailable", message.get("event"))
+    if channel == EVENTS_CHANNEL:
+        for sink in list(_sinks):
+            try:
+                sink(message)
+            except Exception:
+                log.exception("event sink %s failed", getattr(sink, "__name__", sink))
+
+
+def add_sink(sink: Callable[[dict[str, Any]], None]) -> None:
+    if sink not in _sinks:
+        _sinks.append(sink)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    for message in pending or ():
+        publish(message)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)

@@ -1,0 +1,162 @@
+"""Fixtures: a real Redis and a real database for the whole run, cleaned between tests.
+
+Redis: `TEST_REDIS_URL`, else `REDIS_URL` (its database is flushed between tests!), else an
+embedded Redis started for this run. Database: `TEST_DATABASE_URL` (PostgreSQL: a private schema
+per run, dropped at the end), else a SQLite file in a temporary directory. The schema comes from
+the migrations, as in production.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app import create_app  # noqa: E402
+from app.config import TestConfig  # noqa: E402
+from app.embedded_redis import EmbeddedRedis  # noqa: E402
+from tests import factories  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    url = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    yield server.start()
+    server.stop()
+
+
+def _pg_schema_url(base: str, schema: str) -> str:
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    schema = f"t_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _pg_schema_url(base, schema)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def app_config(tmp_path_factory, redis_url, database_url) -> dict:
+    instance = tmp_path_factory.mktemp("instance")
+    return {
+        "TESTING": True,
+        "ENVIRONMENT": "test",
+        "PASSWORD_HASH": TestConfig.PASSWORD_HASH,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "INSTANCE_PATH": str(instance),
+        "WORKSPACE_ROOT": str(instance / "workspaces"),
+    }
+
+
+@pytest.fixture(scope="session")
+def app(app_config):
+    from flask_migrate import upgrade
+
+    application = create_app(dict(app_config))
+    with application.app_context():
+        upgrade()
+    Path(app_config["WORKSPACE_ROOT"]).mkdir(parents=True, exist_ok=True)
+    return application
+
+
+@pytest.fixture(autouse=True)
+def _clean(request):
+    """Every test starts with empty tables and an empty Redis database."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application = request.getfixturevalue("app")
+    with application.app_context():
+        from app.extensions import db, get_redis
+        from app.services import system
+
+        db.session.remove()
+        tables = [t for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
+        get_redis().flushdb()
+        system._cache.clear()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for tests that talk to services and models directly."""
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app):
+    """`make_user(role="viewer", ...)`: a new user (detached, with `.password`)."""
+
+    def make(**kwargs):
+        with app.app_context():
+            return factories.user(**kwargs)
+
+    return make
+
+
+@pytest.fixture
+def auth(app):
+    """`auth(user)` returns headers with a fresh access token for `user`."""
+
+    def headers(user) -> dict[str, str]:
+        with app.app_context():
+            from flask_jwt_extended import create_access_token
+
+            return {"Authorization": f"Bearer {create_access_token(identity=str(user.id))}"}
+
+    return headers
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user(role="admin", username=f"admin-{uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture
+def developer(make_user):
+    return make_user(role="developer")
+
+
+@pytest.fixture
+def viewer(make_user):
+    return make_user(role="viewer")
