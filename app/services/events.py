@@ -5,6 +5,14 @@ after that session commits (a rolled back change announces nothing). Listeners i
 processes (websocket hub, webhook dispatcher) subscribe to `EVENTS_CHANNEL`. In-process sinks
 (`add_sink`) run after publishing, e.g. to enqueue webhook deliveries.
 
+Event types (the webhook names where one exists, CONTRACT §7):
+  task.created | task.updated | task.deleted | task.completed | task.failed
+  project.created | project.updated | project.deleted
+  execution.updated (an execution's status/fields), command.updated (a command run's status)
+  system.maintenance | system.alert | notification (a message for one user: scope.user_id)
+Scope keys say what an event concerns (project_id, task_id, execution_id, command_id,
+session_id, user_id); the websocket hub routes and filters on them.
+
 Output lines are high volume and have their own channel per owner (`output_channel`), so a web
 process only receives the output somebody is watching.
 """

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -15,6 +14,7 @@ from app.models.session import UserSession
 from app.models.task import Task
 from app.models.user import ROLES, TIERS, User
 from app.services import audit
+from app.services.durations import format_duration
 
 
 def get_user(user_id: uuid.UUID) -> User:
@@ -102,14 +102,8 @@ def statistics(user: User) -> dict[str, Any]:
         "tasks_created": tasks_created or 0,
         "tasks_completed": tasks_completed or 0,
         "projects_created": projects_created or 0,
-        "total_login_time": format_hours(timedelta(seconds=int(login_seconds))),
+        "total_login_time": format_duration(login_seconds),
     }
-
-
-def format_hours(delta: timedelta) -> str:
-    """H:MM:SS with unbounded hours ("240:15:30"), as the reference shows long spans."""
-    total = int(delta.total_seconds())
-    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
 
 
 def profile(user: User) -> dict[str, Any]:

@@ -1,0 +1,23 @@
+"""Durations as the reference writes them: `HH:MM:SS`, hours unbounded ("240:15:30")."""
+
+from __future__ import annotations
+
+import re
+
+_HMS = re.compile(r"^(\d{1,6}):([0-5]\d):([0-5]\d)$")
+
+
+def format_duration(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    total = max(int(seconds), 0)
+    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def parse_duration(text: str) -> int:
+    """`HH:MM:SS` to seconds; ValueError with the reason otherwise."""
+    match = _HMS.match(text or "")
+    if not match:
+        raise ValueError("must be a duration HH:MM:SS (minutes and seconds 00-59)")
+    hours, minutes, seconds = (int(g) for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
