@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,10 +23,18 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# Before the app is imported: secrets and instance files of this run only, never the repo's
+# instance/; child processes (workers, servers) inherit the same keys.
+os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp(prefix="claude-ui-test-"))
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
+os.environ.setdefault("JWT_SECRET_KEY", secrets.token_urlsafe(32))
+os.environ.setdefault("APP_ENV", "test")
+
 from app import create_app  # noqa: E402
 from app.config import TestConfig  # noqa: E402
 from app.embedded_redis import EmbeddedRedis  # noqa: E402
 from tests import factories  # noqa: E402
+from tests.live import GunicornServer, ThreadedServer, WorkerProcess, child_env  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -160,3 +169,48 @@ def developer(make_user):
 @pytest.fixture
 def viewer(make_user):
     return make_user(role="viewer")
+
+
+@pytest.fixture
+def worker_env(app_config) -> dict[str, str]:
+    """Environment for child processes of this run (add keys per test as needed)."""
+    return child_env(app_config)
+
+
+@pytest.fixture
+def start_worker(app, worker_env):
+    """`start_worker(queues="high,normal,low", env=None)`: a real `worker.py` process, stopped
+    after the test."""
+    started: list[WorkerProcess] = []
+
+    def start(queues: str = "high,normal,low", env: dict | None = None, **kwargs):
+        worker = WorkerProcess(env or worker_env, queues=queues, **kwargs).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def live_server(app):
+    """This test's app on a real threaded HTTP server (websockets work); yields its URL."""
+    server = ThreadedServer(app).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def start_gunicorn(app, worker_env):
+    """`start_gunicorn()`: a separate gunicorn web process; stopped after the test."""
+    started: list[GunicornServer] = []
+
+    def start(**kwargs) -> GunicornServer:
+        server = GunicornServer(worker_env, **kwargs).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
