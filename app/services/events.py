@@ -14,7 +14,15 @@ Scope keys say what an event concerns (project_id, task_id, execution_id, comman
 session_id, user_id); the websocket hub routes and filters on them.
 
 Output lines are high volume and have their own channel per owner (`output_channel`), so a web
-process only receives the output somebody is watching.
+process only receives the output somebody is watching. A producer stores a batch of lines (each
+with its sequence number) and commits it BEFORE `publish_output` sends it: a subscriber that
+subscribes first and then reads the stored backlog can therefore never miss a line, and drops
+duplicates by `seq`. Message on `output:<owner_type>:<owner_id>`:
+  {"owner_type": "execution"|"command", "owner_id": "<uuid>",
+   "lines": [{"seq": 1, "stream": "stdout"|"stderr"|"system", "kind": "line"|"text"|"tool_use"|
+              "tool_result"|"result"|"system", "content": "...", "data": {...}|null,
+              "timestamp": "<iso>"}, ...]}
+The end of a run is the `execution.updated` / `command.updated` event with a final status.
 """
 
 from __future__ import annotations
@@ -72,6 +80,19 @@ def publish(message: dict[str, Any], channel: str = EVENTS_CHANNEL) -> None:
                 sink(message)
             except Exception:
                 log.exception("event sink %s failed", getattr(sink, "__name__", sink))
+
+
+def publish_output(owner_type: str, owner_id: uuid.UUID | str,
+                   lines: list[dict[str, Any]]) -> None:
+    """Publish a batch of output lines that are already committed (see the module docstring)."""
+    if not lines:
+        return
+    message = {"owner_type": owner_type, "owner_id": str(owner_id), "lines": lines}
+    try:
+        get_redis().publish(output_channel(owner_type, owner_id),
+                            json.dumps(message, default=str))
+    except redis.RedisError:
+        log.warning("output of %s %s not published: Redis unavailable", owner_type, owner_id)
 
 
 def add_sink(sink: Callable[[dict[str, Any]], None]) -> None:
