@@ -5,7 +5,6 @@ from __future__ import annotations
 import redis
 from flask import Flask, current_app
 from flask_jwt_extended import JWTManager
-from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sock import Sock
 from flask_sqlalchemy import SQLAlchemy
@@ -24,7 +23,7 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate()
 jwt = JWTManager()
 sock = Sock()
-limiter = Limiter(key_func=lambda: "unset")  # real key functions are set per limit in app.ratelimit
+# The rate limiter is made per app in app.ratelimit (its storage is bound to one app's Redis).
 
 
 class RedisHolder:

@@ -11,10 +11,9 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app, g, request
 from flask_jwt_extended import decode_token
-from flask_limiter import ApplicationLimit, RateLimitExceeded
+from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 
 from app.errors import error_envelope, iso
-from app.extensions import limiter
 
 
 def _identity() -> tuple[str, str] | None:
@@ -65,17 +64,20 @@ def init_rate_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "rl")
-    limiter.limit_manager.set_application_limits([limit.bind(limiter) for limit in [
+    # Unmatched /api paths (404/405) count too: scanning for routes costs quota like any call.
+    app.config.setdefault("RATELIMIT_REQUEST_IDENTIFIER",
+                          lambda: request.endpoint or "api_unmatched")
+    limiter = Limiter(key_func=_ip_key, application_limits=[
         ApplicationLimit(lambda: current_app.config["RATELIMIT_ANONYMOUS"], key_function=_ip_key,
                          scope="anonymous", exempt_when=lambda: not _is_tier(None)),
         ApplicationLimit(lambda: current_app.config["RATELIMIT_USER"], key_function=_user_key,
                          scope="user", exempt_when=lambda: not _is_tier("standard")),
         ApplicationLimit(lambda: current_app.config["RATELIMIT_PREMIUM"], key_function=_user_key,
                          scope="premium", exempt_when=lambda: not _is_tier("premium")),
-    ]])
-    if _outside_api not in limiter._request_filters:
-        limiter.request_filter(_outside_api)
+    ])
+    limiter.request_filter(_outside_api)
     limiter.init_app(app)
+    app.extensions["app_limiter"] = limiter
     app.register_error_handler(RateLimitExceeded, _too_many)
 
 
@@ -83,8 +85,13 @@ def _outside_api() -> bool:
     return not request.path.startswith("/api")
 
 
+def current_limiter() -> Limiter:
+    """This app's limiter (one per app: its storage belongs to that app's Redis)."""
+    return current_app.extensions["app_limiter"]
+
+
 def _too_many(exc: RateLimitExceeded):
-    current = limiter.current_limit
+    current = current_limiter().current_limit
     limit = exc.limit.limit
     reset = current.reset_at if current else None
     resp = error_envelope("RATE_LIMIT_EXCEEDED", details={
@@ -97,6 +104,6 @@ def _too_many(exc: RateLimitExceeded):
 
 def add_window_header(response) -> None:
     """`X-RateLimit-Window` (seconds); flask-limiter adds Limit/Remaining/Reset itself."""
-    current = limiter.current_limit
+    current = current_limiter().current_limit
     if current is not None:
         response.headers["X-RateLimit-Window"] = str(current.limit.get_expiry())

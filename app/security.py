@@ -33,6 +33,7 @@ from app.models.user import User
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "__public__"
 REFRESH = "__refresh__"
+ANY_TOKEN = "__any_token__"
 
 
 def requires(*permissions: str) -> Callable[[F], F]:
@@ -51,10 +52,14 @@ def public(func: F) -> F:
     return func
 
 
-def refresh_token_required(func: F) -> F:
-    """Mark a route as taking the refresh token as its Bearer token."""
-    func._auth = REFRESH  # type: ignore[attr-defined]
-    return func
+def token_rule(rule: str) -> Callable[[F], F]:
+    """Mark a route as taking a refresh token (REFRESH) or either kind of token (ANY_TOKEN)."""
+
+    def mark(func: F) -> F:
+        func._auth = rule  # type: ignore[attr-defined]
+        return func
+
+    return mark
 
 
 def revoked_key(jti: str) -> str:
@@ -74,10 +79,15 @@ def current_user() -> User | None:
     return getattr(g, "user", None)
 
 
-def authenticate(refresh: bool = False, optional: bool = False) -> User | None:
-    """Verify the request's JWT, load its user and refuse disabled accounts. Sets `g.user`."""
+def authenticate(refresh: bool = False, optional: bool = False, any_type: bool = False
+                 ) -> User | None:
+    """Verify the request's JWT, load its user and refuse disabled accounts. Sets `g.user`.
+
+    `refresh` asks for a refresh token; `any_type` takes an access or a refresh token (logout).
+    """
     try:
-        found = verify_jwt_in_request(optional=optional, refresh=refresh)
+        found = verify_jwt_in_request(optional=optional, refresh=refresh,
+                                      verify_type=not any_type)
     except NoAuthorizationError as exc:
         raise AppError("AUTH_TOKEN_MISSING") from exc
     except CSRFError as exc:
@@ -126,8 +136,8 @@ def enforce_route_auth() -> None:
         return
     if rule == PUBLIC:
         return
-    if rule == REFRESH:
-        authenticate(refresh=True)
+    if rule in (REFRESH, ANY_TOKEN):
+        authenticate(refresh=rule == REFRESH, any_type=rule == ANY_TOKEN)
         return
     user = authenticate()
     check_permissions(user, rule)

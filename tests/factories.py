@@ -17,6 +17,7 @@ def user(role: str = "developer", username: str | None = None, password: str = D
 
     name = username or f"{role}{next(_counter)}"
     created = create_user(name, password, role=role, tier=tier, **kwargs)
+    db.session.refresh(created)
     created.password = password
     db.session.expunge(created)
     return created

@@ -9,7 +9,7 @@ from app.api.common import blueprint, endpoint
 from app.api.validation import Body
 from app.errors import envelope, iso
 from app.request_hooks import maintenance_exempt
-from app.security import PUBLIC, REFRESH, current_user
+from app.security import ANY_TOKEN, PUBLIC, REFRESH, current_user
 from app.services import auth as auth_service
 
 bp = blueprint("api_auth", "/api/auth", "Auth", "Log in and out with JWTs")
@@ -60,7 +60,7 @@ def refresh():
     return envelope(auth_service.refresh(current_user()))
 
 
-@endpoint(bp, "post", "/logout", auth="read", summary="Log out", data=LogoutData)
+@endpoint(bp, "post", "/logout", auth=ANY_TOKEN, summary="Log out", data=LogoutData)
 @maintenance_exempt
 def logout():
     """Revoke the presented token (access or refresh) until it would have expired."""

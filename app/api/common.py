@@ -9,7 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel
 
 from app.api.schemas import ErrorEnvelope, envelope_of
-from app.security import PUBLIC, REFRESH, public, refresh_token_required, requires
+from app.security import ANY_TOKEN, PUBLIC, REFRESH, public, requires, token_rule
 
 BEARER = [{"bearerAuth": []}]
 
@@ -24,14 +24,14 @@ def endpoint(bp: APIBlueprint, method: str, rule: str, *, auth: str | Iterable[s
              errors: Iterable[int] = (), description: str | None = None) -> Callable:
     """Register `func` on `bp`, enforcing `auth` before validation and documenting it.
 
-    `auth` is PUBLIC, REFRESH, one permission ("read", "write", "execute", "admin") or several.
+    `auth` is PUBLIC, REFRESH, ANY_TOKEN, one permission ("read", "write", "execute", "admin") or several.
     """
 
     def register(func: Callable) -> Callable:
         if auth == PUBLIC:
             public(func)
-        elif auth == REFRESH:
-            refresh_token_required(func)
+        elif auth in (REFRESH, ANY_TOKEN):
+            token_rule(auth)(func)
         else:
             requires(*([auth] if isinstance(auth, str) else list(auth)))(func)
         codes = {422, 429, 500, *errors}
