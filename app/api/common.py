@@ -24,7 +24,8 @@ def endpoint(bp: APIBlueprint, method: str, rule: str, *, auth: str | Iterable[s
              errors: Iterable[int] = (), description: str | None = None) -> Callable:
     """Register `func` on `bp`, enforcing `auth` before validation and documenting it.
 
-    `auth` is PUBLIC, REFRESH, ANY_TOKEN, one permission ("read", "write", "execute", "admin") or several.
+    `auth` is PUBLIC, REFRESH, ANY_TOKEN, or one or more permissions ("read", "write",
+    "execute", "admin").
     """
 
     def register(func: Callable) -> Callable:
