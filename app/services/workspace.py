@@ -1,0 +1,73 @@
+"""Project workspaces: `WORKSPACE_ROOT/<project_id>`, and the one check that keeps paths inside.
+
+Every directory a task or command runs in comes from `resolve()`, so a working directory can
+never point outside its workspace: not with `..`, not as an absolute path, and not through a
+symlink that leads out (the check runs on the real, symlink-free path). Tasks use their
+project's workspace; commands run without a project use `WORKSPACE_ROOT` itself.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from flask import current_app
+
+from app.errors import ValidationFailed
+
+MAX_PATH_LENGTH = 1000
+
+
+def root() -> Path:
+    """`WORKSPACE_ROOT` as an absolute path (it need not exist yet)."""
+    return Path(os.path.abspath(current_app.config["WORKSPACE_ROOT"]))
+
+
+def project_dir(project_id: uuid.UUID | str) -> Path:
+    """Where a project's files live; ids are UUIDs, so the name cannot escape the root."""
+    return root() / str(uuid.UUID(str(project_id)))
+
+
+def create(project_id: uuid.UUID | str) -> Path:
+    """Make (or keep) the project's workspace directory and return it."""
+    path = project_dir(project_id)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def resolve(project_id: uuid.UUID | str | None, relative: str | None,
+            field: str = "working_directory") -> Path:
+    """The real directory `relative` names inside the project's workspace (or inside
+    `WORKSPACE_ROOT` when `project_id` is None).
+
+    Empty or None means the workspace itself. Absolute paths, NUL bytes and anything whose
+    real path (symlinks followed) lies outside the base are a 422 on `field`. The directory
+    does not have to exist yet: a missing tail is resolved lexically below the real base.
+    """
+    base = project_dir(project_id) if project_id is not None else root()
+    real_base = Path(os.path.realpath(base))
+    if relative is None or relative.strip() in ("", "."):
+        return real_base
+    if "\x00" in relative:
+        raise ValidationFailed(field, "must not contain NUL bytes",
+                               code="VALIDATION_INVALID_FORMAT")
+    if len(relative) > MAX_PATH_LENGTH:
+        raise ValidationFailed(field, f"at most {MAX_PATH_LENGTH} characters",
+                               code="VALIDATION_VALUE_TOO_LONG")
+    if os.path.isabs(relative) or relative.startswith("~"):
+        raise ValidationFailed(field, "must be a path relative to the project workspace")
+    candidate = Path(os.path.realpath(real_base / relative))
+    if candidate != real_base and real_base not in candidate.parents:
+        raise ValidationFailed(field, "resolves outside the project workspace")
+    return candidate
+
+
+def relative_to_workspace(project_id: uuid.UUID | str | None, relative: str | None,
+                          field: str = "working_directory") -> str | None:
+    """`resolve()` then express the result relative to the base, as tasks store it
+    (None for the workspace root)."""
+    resolved = resolve(project_id, relative, field)
+    base = Path(os.path.realpath(project_dir(project_id) if project_id is not None else root()))
+    rel = resolved.relative_to(base).as_posix()
+    return None if rel in ("", ".") else rel
