@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, Flask, current_app, g, request
 
 from app.pages.auth import page_user
@@ -10,10 +13,23 @@ bp = Blueprint("pages", __name__)
 
 
 def register_pages(app: Flask) -> None:
-    from app.pages import dashboard, session  # noqa: F401 - routes register on import
+    from app.pages import admin, dashboard, profile, session  # noqa: F401 - routes register
 
     app.register_blueprint(bp)
     app.context_processor(_template_context)
+    app.add_template_filter(localtime, "localtime")
+
+
+def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A stored UTC time in the viewer's own time zone (preferences), for every displayed time."""
+    if value is None:
+        return "—"
+    user = g.get("user") if "user" in g else None
+    zone = (user.merged_preferences.get("timezone") if user else None) or "UTC"
+    try:
+        return value.astimezone(ZoneInfo(zone)).strftime(fmt)
+    except (KeyError, ValueError):
+        return value.strftime(fmt) + " UTC"
 
 
 def _template_context() -> dict:

@@ -13,4 +13,12 @@
   document.addEventListener("htmx:beforeSwap", function (e) {
     if (e.detail.xhr.status === 422) { e.detail.shouldSwap = true; e.detail.isError = false; }
   });
+  // Theme: applied the moment it is picked, then saved with the rest of the preferences.
+  document.addEventListener("change", function (e) {
+    const el = e.target;
+    if (el && el.matches && el.matches("[data-apply-theme]")) {
+      document.documentElement.dataset.theme = el.value;
+      if (el.form && window.htmx) { window.htmx.trigger(el.form, "submit"); }
+    }
+  });
 })();
