@@ -8,7 +8,7 @@ from flask import redirect
 from flask_openapi3 import OpenAPI
 
 # Resource modules, each exposing `bp`; later resources add their name here.
-RESOURCES = ["auth", "health", "system", "users"]
+RESOURCES = ["auth", "health", "system", "users", "projects", "tasks"]
 
 
 def register_api(app: OpenAPI) -> None:

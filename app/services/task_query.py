@@ -1,0 +1,129 @@
+"""Listing tasks: visibility, filters, search and sorting, all as one SQL query.
+
+Filters (reference "Filtering and Searching"): `project_id`, `status` (one or comma-separated),
+`assigned_to`, `priority` (minimum), `tags` (comma-separated: tasks carrying all of them),
+`created_after` / `created_before` (ISO 8601, inclusive / exclusive), `search` (see
+`app.services.search`), `sort` in SORTS and `order`. Nothing is filtered in Python; tags are
+EXISTS lookups on `task_tags` (indexed by tag).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, asc, desc, exists, select
+
+from app.errors import ValidationFailed
+from app.models.task import TASK_STATUSES, Task, TaskTag
+from app.models.user import User
+from app.services import search, validation
+from app.services.access import get_project, visible_project_ids
+from app.services.pagination import Page, paginate
+
+SORTS = {"created_at": Task.created_at, "updated_at": Task.updated_at,
+         "priority": Task.priority, "title": Task.title, "status": Task.status,
+         "completed_at": Task.completed_at}
+
+
+@dataclass
+class TaskFilters:
+    project_id: uuid.UUID | None = None
+    status: str | None = None
+    assigned_to: uuid.UUID | None = None
+    priority: int | None = None
+    tags: str | None = None
+    search: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    sort: str = "created_at"
+    order: str = "desc"
+
+
+def has_tag(tag: str) -> ColumnElement[bool]:
+    return exists().where(TaskTag.task_id == Task.id, TaskTag.tag == tag)
+
+
+def _tag_term(term: search.Term) -> ColumnElement[bool]:
+    value = term.value.strip().lower()
+    if term.prefix:
+        return exists().where(TaskTag.task_id == Task.id,
+                              TaskTag.tag.like(f"{search.escape_like(value)}%", escape="\\"))
+    return has_tag(value)
+
+
+def _status_term(term: search.Term) -> ColumnElement[bool]:
+    value = term.value.strip().lower()
+    if term.prefix:
+        return Task.status.like(f"{search.escape_like(value)}%", escape="\\")
+    if value not in TASK_STATUSES:
+        raise search.SearchError(f"unknown status '{value}' (one of {', '.join(TASK_STATUSES)})",
+                                 term.position)
+    return Task.status == value
+
+
+SEARCH_FIELDS: dict[str, search.FieldSQL] = {
+    "title": lambda term: search.text_match(Task.title, term),
+    "description": lambda term: search.text_match(Task.description, term),
+    "tags": _tag_term,
+    "status": _status_term,
+}
+SEARCH_DEFAULT = ("title", "description", "tags")
+
+
+def split_list(field: str, value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def task_query(user: User, filters: TaskFilters) -> Select:
+    """The SELECT for `filters` over the tasks `user` may see (not yet paginated)."""
+    query = select(Task).where(Task.deleted_at.is_(None))
+    if filters.project_id is not None:
+        get_project(filters.project_id, user)  # 404 / 403 for the project itself
+        query = query.where(Task.project_id == filters.project_id)
+    elif not user.is_admin:  # deleted projects' tasks are deleted too: admins need no join
+        query = query.where(Task.project_id.in_(visible_project_ids(user)))
+    statuses = split_list("status", filters.status)
+    unknown = [s for s in statuses if s not in TASK_STATUSES]
+    if unknown:
+        raise ValidationFailed("status", f"unknown status {unknown[0]!r}; one of "
+                                         f"{', '.join(TASK_STATUSES)}")
+    if statuses:
+        query = query.where(Task.status.in_(statuses))
+    if filters.assigned_to is not None:
+        query = query.where(Task.assigned_to == filters.assigned_to)
+    if filters.priority is not None:
+        query = query.where(Task.priority >= filters.priority)
+    for tag in dict.fromkeys(validation.tag(t) for t in split_list("tags", filters.tags)):
+        query = query.where(has_tag(tag))
+    if filters.created_after is not None:
+        query = query.where(Task.created_at >= _aware(filters.created_after))
+    if filters.created_before is not None:
+        query = query.where(Task.created_at < _aware(filters.created_before))
+    condition = search.compile_search(filters.search, SEARCH_FIELDS, SEARCH_DEFAULT)
+    if condition is not None:
+        query = query.where(condition)
+    if filters.sort not in SORTS:
+        raise ValidationFailed("sort", f"one of {', '.join(SORTS)}")
+    direction = desc if filters.order == "desc" else asc
+    return query.order_by(direction(SORTS[filters.sort]), direction(Task.id))
+
+
+def list_tasks(user: User, filters: TaskFilters, page: int = 1, page_size: int = 50) -> Page:
+    return paginate(task_query(user, filters), page, page_size)
+
+
+def filter_params(filters: TaskFilters) -> dict[str, Any]:
+    """The filters as query parameters (for pagination links)."""
+    out: dict[str, Any] = {}
+    for key, value in vars(filters).items():
+        if value is None:
+            continue
+        out[key] = value.isoformat() if isinstance(value, datetime) else str(value)
+    return out
