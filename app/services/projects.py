@@ -19,6 +19,7 @@ from sqlalchemy import Select, asc, desc, func, insert, or_, select, update
 from app.errors import AppError, ValidationFailed, iso, utcnow
 from app.extensions import db
 from app.models.audit import AuditLog
+from app.models.execution import TaskExecution
 from app.models.project import PROJECT_STATUSES, Project, ProjectMember
 from app.models.task import Task
 from app.models.user import User
@@ -26,7 +27,6 @@ from app.services import audit, events, validation, workspace
 from app.services.access import can_access, get_project, visible_projects
 from app.services.pagination import Page, paginate
 from app.services.project_stats import statistics_for
-from app.services.task_status import ACTIVE
 
 LIMIT_RANGES = {"max_tasks": (1, 1_000_000), "max_concurrent_tasks": (1, 1_000)}
 DEFAULT_STORAGE_LIMIT = "1GB"
@@ -258,15 +258,15 @@ def _clean_changes(project: Project, changes: dict[str, Any]) -> dict[str, Any]:
 
 def delete_project(project_id: uuid.UUID, user: User) -> dict[str, Any]:
     """Soft delete the project and its tasks (rows kept with `deleted_at`, audited); it then
-    answers 404 everywhere. Refused while any of its tasks is queued or running."""
+    answers 404 everywhere. Refused while any of its executions is queued or running."""
     project = get_project(project_id, user)
     check_owner(project, user)
     alive = (Task.project_id == project.id) & Task.deleted_at.is_(None)
-    active = db.session.scalar(select(func.count()).select_from(Task).where(
-        alive, Task.status.in_(ACTIVE)))
+    active = db.session.scalar(select(func.count()).select_from(TaskExecution).where(
+        TaskExecution.project_id == project.id, TaskExecution.status.in_(("queued", "running"))))
     if active:
-        raise AppError("RESOURCE_IN_USE", f"{active} task(s) of this project are queued or "
-                       "running; cancel them first", {"active_tasks": active})
+        raise AppError("RESOURCE_IN_USE", f"{active} execution(s) of this project are queued "
+                       "or running; cancel them first", {"active_executions": active})
     now = utcnow()
     task_ids = list(db.session.scalars(select(Task.id).where(alive)))
     if task_ids:

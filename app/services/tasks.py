@@ -4,7 +4,8 @@ Field rules live in `app.services.validation` (title, priority 0-10, tags, metad
 how a task runs (CONTRACT §3): `executor` "claude" (default) or "shell", `command` required for
 shell, `working_directory` relative to the project workspace, checked by `workspace.resolve`.
 Status moves only along `task_status.TRANSITIONS`; `queued` is the engine's (POST .../execute),
-and a task with a live execution changes status only through the engine (cancel).
+and a task with a live (queued or running) execution changes status, how it runs, or is deleted
+only after the engine has finished or cancelled it.
 Every change is one audit entry per field and one event before the commit.
 """
 
@@ -26,7 +27,7 @@ from app.services import audit, events, validation, workspace
 from app.services.access import get_project, get_task
 from app.services.durations import format_duration
 from app.services.projects import limits_of, user_can_access
-from app.services.task_status import ACTIVE, change_status
+from app.services.task_status import change_status
 
 MANUAL_STATUSES = tuple(s for s in TASK_STATUSES if s != "queued")
 # Fields a client may set, in the order they are validated.
@@ -209,7 +210,7 @@ def update_task(task_id: uuid.UUID, user: User, changes: dict[str, Any]) -> Task
     if unknown:
         raise ValidationFailed(sorted(unknown)[0], "Unknown field")
     values = clean_fields(changes, project)
-    if any(f in values for f in RUN_FIELDS) and task.status in ACTIVE:
+    if any(f in values for f in RUN_FIELDS) and has_live_execution(task.id):
         raise AppError("TASK_ALREADY_RUNNING", "How a task runs cannot change while it is "
                        "queued or running", {"status": task.status})
     _check_run_fields(values.get("executor", task.executor),
@@ -274,8 +275,8 @@ def delete_task(task_id: uuid.UUID, user: User) -> dict[str, Any]:
 
 def soft_delete(task: Task, user: User) -> Any:
     """Mark deleted (kept for the audit trail) and drop the dependency edges that touch it, so
-    no task waits forever on a deleted one. Refused while queued or running."""
-    if task.status in ACTIVE or has_live_execution(task.id):
+    no task waits forever on a deleted one. Refused while an execution is queued or running."""
+    if has_live_execution(task.id):
         raise AppError("TASK_ALREADY_RUNNING", "Cancel the task before deleting it",
                        {"status": task.status})
     now = utcnow()

@@ -8,8 +8,9 @@ from tests.tasks.helpers import Api
 
 
 @pytest.fixture
-def api_for(client, auth):
-    """`api_for(user)`: a JSON client authenticated as `user`."""
+def api_for(ctx, client, auth):
+    """`api_for(user)`: a JSON client authenticated as `user` (inside the app context, so
+    tests can use factories and the database too)."""
 
     def make(user) -> Api:
         return Api(client, auth(user))
