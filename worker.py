@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
     with app.app_context():
         worker = build_worker(app, queues, args.name)
-        worker.work(burst=args.burst, logging_level=logging.getLevelName(
+        worker.work(burst=args.burst, with_scheduler=True, logging_level=logging.getLevelName(
             logging.getLogger().level or logging.INFO))
     return 0
 

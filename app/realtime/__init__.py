@@ -1,0 +1,48 @@
+"""Realtime: the `/ws/{session_id}` socket, the per-process pub/sub hub, and webhook dispatch.
+
+`register_realtime(app)` wires it in every process (web, worker, CLI): the socket route, the
+webhook sink on the event function, and what the hub does periodically once a web process
+starts it (on its first socket, so workers and CLI commands never run hub threads).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {
+    "WS_AUTH_TIMEOUT": 10.0,          # seconds to send `authenticate` (CONTRACT §6)
+    "WS_MAX_PENDING": 1000,           # messages queued for one client before it is dropped
+    "WS_SEND_TIMEOUT": 10.0,          # one write blocked this long: the client is cut off
+    "WS_PERFORMANCE_INTERVAL": 5.0,   # seconds between performance_data messages
+    "SOCK_SERVER_OPTIONS": {"ping_interval": 25, "max_message_size": 64 * 1024},
+}
+
+
+def register_realtime(app: Flask) -> None:
+    from app.realtime.routes import bp
+    from app.services import events, webhooks
+
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    app.register_blueprint(bp)
+    events.add_sink(webhooks.sink)
+    app.extensions.setdefault("realtime_hub_setup", []).append(_setup_hub)
+
+
+def _setup_hub(hub) -> None:
+    """Periodic work of a running hub (ticker thread, inside an app context)."""
+    from app.realtime import housekeeping
+
+    cfg = hub.app.config
+    hub.add_periodic("performance", float(cfg["WS_PERFORMANCE_INTERVAL"]),
+                     housekeeping.broadcast_performance)
+    hub.add_periodic("watchdog", 1.0,
+                     lambda h: h.watchdog(float(h.app.config["WS_SEND_TIMEOUT"])))
+    hub.add_periodic("counters", 10.0, housekeeping.refresh_counters)
+    hub.add_periodic("sessions", 60.0, housekeeping.keep_sessions_alive)
+    hub.add_reconnect_hook(housekeeping.announce_redis_recovery)

@@ -1,0 +1,557 @@
+"""One `/ws/{session_id}` client: authenticate, subscribe, forward, answer (CONTRACT §6).
+
+Two threads per socket besides simple_websocket's own reader: this loop, which alone writes to
+the socket and alone touches the connection's state, and a small reader that only moves client
+frames into the same queue the hub fills. So a client message, an event and an output batch are
+handled strictly in arrival order, without locks, and a slow client only ever delays itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, request
+from flask_jwt_extended import decode_token
+from jwt.exceptions import ExpiredSignatureError
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.errors import AppError, iso
+from app.extensions import db
+from app.models.project import Project
+from app.models.user import User
+from app.realtime import feed, limits, protocol, streams
+from app.realtime.hub import Item, OutputBatch, Subscriber, get_hub
+from app.realtime.protocol import ProtocolError
+from app.realtime.transport import POLICY_VIOLATION, Transport
+from app.security import is_revoked
+from app.services import access, sessions
+from app.services import metrics as shared_metrics
+
+log = logging.getLogger(__name__)
+AUTH_TIMEOUT = 10.0
+RECHECK_SECONDS = 30.0
+VISIBILITY_TTL = 30.0
+MAX_CLIENT_BACKLOG = 200
+
+
+class _Close(Exception):
+    """End the connection after sending `frames` (already queued in `_out`)."""
+
+    def __init__(self, code: int = POLICY_VIOLATION, reason: str = "") -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class ClientConnection:
+    def __init__(self, ws: Any, session_ref: str, app: Flask) -> None:
+        cfg = app.config
+        self.app = app
+        self.hub = get_hub(app)
+        self.sub = Subscriber(self._accepts, max_pending=int(cfg.get("WS_MAX_PENDING", 1000)))
+        self.transport = Transport(ws, self.sub)
+        self.sub.on_abort = self.transport.abort
+        self.session_ref = session_ref
+        self.auth_timeout = float(cfg.get("WS_AUTH_TIMEOUT", AUTH_TIMEOUT))
+        self.session_id: str | None = None
+        self.user_id: str | None = None
+        self.token_exp: float = 0.0
+        self.jti: str | None = None
+        self.projects: set[str] = set()
+        self.task_ids: set[str] = set()
+        self.task_projects: set[str] = set()
+        self.streams: dict[str, streams.Stream] = {}
+        self._visible: dict[str, tuple[bool, float]] = {}
+        self._out: list[str] = []
+        self._client_backlog = 0
+        self.remote = request.remote_addr
+        self.opened = time.monotonic()
+
+    # ------------------------------------------------------------ lifecycle
+
+    def run(self) -> None:
+        self.hub.register(self.sub)
+        _publish_count(self.hub)
+        threading.Thread(target=self._read_loop, name="ws-reader", daemon=True).start()
+        code, reason = 1000, ""
+        try:
+            self._loop()
+        except _Close as close:
+            code, reason = close.code, close.reason
+            self._flush_quietly()
+        except Exception:
+            log.exception("websocket %s failed", self.sub.id)
+        finally:
+            self._cleanup(code, reason)
+
+    def _loop(self) -> None:
+        deadline = time.monotonic() + self.auth_timeout
+        recheck = time.monotonic() + RECHECK_SECONDS
+        while not self.sub.closed:
+            now = time.monotonic()
+            wait = (deadline if self.user_id is None else recheck) - now
+            items = self.sub.get_batch(max(wait, 0.0) + 0.01)
+            if self.sub.overflowed:
+                self._too_slow()
+            for item in items:
+                self._handle(item)
+            self._flush()
+            now = time.monotonic()
+            if self.user_id is None and now >= deadline:
+                self._out.append(protocol.error(
+                    "AUTH_TOKEN_MISSING",
+                    f"Send an authenticate message within {self.auth_timeout:g} seconds"))
+                raise _Close(POLICY_VIOLATION, "authentication timeout")
+            if self.user_id is not None and now >= recheck:
+                recheck = now + RECHECK_SECONDS
+                self._recheck()
+                self._flush()
+
+    def _read_loop(self) -> None:
+        """Client frames into the queue; stop reading a client that floods us."""
+        try:
+            while True:
+                data = self.transport.ws.receive()
+                if data is None:
+                    continue
+                if self._client_backlog >= MAX_CLIENT_BACKLOG:
+                    self.sub.put_control(("flood", None))
+                    return
+                self._client_backlog += 1
+                self.sub.put_control(("client", data))
+        except Exception:  # noqa: BLE001 - any end of the socket ends the reader
+            log.debug("ignored", exc_info=True)
+        finally:
+            self.sub.put_control(("closed", None))
+
+    def _cleanup(self, code: int, reason: str) -> None:
+        self.hub.unregister(self.sub)
+        self.transport.close(code, reason)
+        try:
+            _publish_count(self.hub)
+            if self.user_id is not None:
+                limits.release(self.user_id, self.sub.id)
+                sessions.record_disconnected(uuid.UUID(self.session_id), uuid.UUID(self.user_id),
+                                             self.sub.id, time.monotonic() - self.opened,
+                                             reason or "closed")
+        except Exception:  # noqa: BLE001 - bookkeeping must not raise out of the socket
+            log.warning("websocket %s cleanup incomplete", self.sub.id, exc_info=True)
+        finally:
+            db.session.remove()
+
+    # ------------------------------------------------------------ sending
+
+    def _send(self, *texts: str | None) -> None:
+        self._out.extend(t for t in texts if t)
+
+    def _flush(self) -> None:
+        if self._out:
+            out, self._out = self._out, []
+            self.transport.send(out)
+
+    def _flush_quietly(self) -> None:
+        try:
+            self._flush()
+        except Exception:  # noqa: BLE001 - the client may already be gone
+            log.debug("ignored", exc_info=True)
+
+    def _too_slow(self) -> None:
+        resume = {key: s.last_seq for key, s in self.streams.items()}
+        self._out = [protocol.error(
+            "WEBSOCKET_CONNECTION_FAILED",
+            f"Client too slow: more than {self.sub.max_pending} messages waiting; disconnected. "
+            "Reconnect and resubscribe with after_seq to resume output.",
+            {"reason": "too_slow", "limit": self.sub.max_pending, "resume_after_seq": resume})]
+        raise _Close(POLICY_VIOLATION, "client too slow")
+
+    # ------------------------------------------------------------ dispatch
+
+    def _handle(self, item: Item) -> None:
+        kind, value = item
+        if kind == "client":
+            self._client_backlog -= 1
+            self._on_client(value)
+        elif kind == "event":
+            self._guard(self._on_event, value)
+        elif kind == "output":
+            self._guard(self._on_output, value)
+        elif kind == "perf":
+            if "system" in self.sub.topics:
+                self._send(protocol.message("performance_data", value))
+        elif kind == "hub":
+            self._guard(self._on_hub, value)
+        elif kind == "closed":
+            raise _Close(1000, "client closed")
+        elif kind == "flood":
+            self._send(protocol.error("RATE_LIMIT_EXCEEDED",
+                                      "Too many messages waiting to be processed"))
+            raise _Close(POLICY_VIOLATION, "flood")
+
+    def _guard(self, fn, value) -> None:
+        """Run a database-touching step; a failure is logged and costs one message, not the
+        connection."""
+        try:
+            fn(value)
+        except _Close:
+            raise
+        except Exception:
+            log.exception("websocket %s: handling %s failed", self.sub.id, fn.__name__)
+        finally:
+            db.session.remove()
+
+    def _on_client(self, text: str | bytes) -> None:
+        extra: dict[str, Any] = {}
+        try:
+            msg = protocol.parse(text)
+            if getattr(msg, "task_id", None) is not None:
+                extra["task_id"] = str(msg.task_id)
+            if self.user_id is None and msg.type != "authenticate":
+                raise ProtocolError("AUTH_TOKEN_MISSING",
+                                    "Authenticate first: send an authenticate message")
+            getattr(self, f"_do_{msg.type}")(msg)
+        except ProtocolError as exc:
+            self._send(protocol.error(exc.code, exc.message, exc.details, **exc.extra, **extra))
+            if exc.close:
+                raise _Close(POLICY_VIOLATION, exc.code) from None
+        except AppError as exc:
+            self._send(protocol.error(exc.code, exc.message, exc.details, **extra))
+        except SQLAlchemyError:
+            log.exception("websocket %s: database error", self.sub.id)
+            self._send(protocol.error("DATABASE_ERROR", **extra))
+        finally:
+            db.session.remove()
+
+    # ------------------------------------------------------------ client messages
+
+    def _decode(self, token: str, close: bool) -> dict[str, Any]:
+        try:
+            claims = decode_token(token)
+        except ExpiredSignatureError:
+            raise ProtocolError("AUTH_TOKEN_INVALID", "Token has expired", close=close) from None
+        except Exception:  # noqa: BLE001 - every other decoding failure is an invalid token
+            raise ProtocolError("AUTH_TOKEN_INVALID", close=close) from None
+        if claims.get("type") != "access":
+            raise ProtocolError("AUTH_TOKEN_INVALID", "An access token is required",
+                                close=close)
+        if is_revoked(claims["jti"]):
+            raise ProtocolError("AUTH_TOKEN_INVALID", "Token has been revoked", close=close)
+        return claims
+
+    def _do_authenticate(self, msg: protocol.Authenticate) -> None:
+        if self.user_id is not None:  # a fresh token for a long-lived socket
+            claims = self._decode(msg.token, close=False)
+            if claims["sub"] != self.user_id:
+                raise ProtocolError("AUTH_TOKEN_INVALID", "Token belongs to another user")
+            self.token_exp, self.jti = float(claims["exp"]), claims["jti"]
+            self._send(self._authenticated())
+            return
+        claims = self._decode(msg.token, close=True)
+        user = _load_user(claims["sub"])
+        if user is None:
+            raise ProtocolError("AUTH_TOKEN_INVALID", "Token user no longer exists", close=True)
+        if user.is_disabled:
+            raise ProtocolError("AUTH_ACCOUNT_DISABLED", close=True)
+        try:
+            session = sessions.open_for_socket(_parse_uuid(self.session_ref), user)
+        except AppError as exc:
+            raise ProtocolError(exc.code, exc.message, exc.details, close=True) from None
+        cap = int(self.app.config["WS_MAX_CONNECTIONS_PER_USER"])
+        if not limits.acquire(str(user.id), self.sub.id, cap):
+            raise ProtocolError("RATE_LIMIT_EXCEEDED",
+                                f"At most {cap} open connections per user",
+                                {"limit": cap}, close=True)
+        self.user_id, self.session_id = str(user.id), str(session.id)
+        self.sub.user_id, self.sub.session_id = self.user_id, self.session_id
+        self.token_exp, self.jti = float(claims["exp"]), claims["jti"]
+        self.username = user.username
+        sessions.record_connected(session.id, user.id, self.sub.id, self.remote)
+        self._send(self._authenticated())
+
+    def _authenticated(self) -> str:
+        return protocol.message("authenticated", {
+            "user_id": self.user_id, "username": getattr(self, "username", None),
+            "session_id": self.session_id, "connection_id": self.sub.id,
+            "token_expires_at": iso(_from_ts(self.token_exp))})
+
+    def _do_ping(self, msg: protocol.Ping) -> None:
+        self._send(protocol.pong(msg.timestamp))
+
+    def _do_get_metrics(self, msg: protocol.GetMetrics) -> None:
+        from app.realtime import metrics
+
+        self._send(protocol.message("performance_data", metrics.collect(msg.metrics)))
+
+    def _do_execute_task(self, msg: protocol.ExecuteTask) -> None:
+        from app.realtime import actions
+
+        result = actions.execute_task(self._user(), msg.task_id, msg.priority, msg.options,
+                                      uuid.UUID(self.session_id))
+        self.task_ids.add(str(msg.task_id))
+        self._send(protocol.message("task_update", result))
+
+    def _do_subscribe(self, msg: protocol.Subscribe) -> None:
+        user = self._user()
+        ack = {"channel": msg.channel}
+        if msg.channel == "system":
+            self.sub.topics.add("system")
+        elif msg.channel == "project_updates":
+            access.get_project(msg.project_id, user)
+            self.projects.add(str(msg.project_id))
+            ack["project_id"] = str(msg.project_id)
+        elif msg.channel == "task_updates" and msg.task_id is not None:
+            access.get_task(msg.task_id, user)
+            self.task_ids.add(str(msg.task_id))
+            ack["task_id"] = str(msg.task_id)
+        elif msg.channel == "task_updates":
+            access.get_project(msg.project_id, user)
+            self.task_projects.add(str(msg.project_id))
+            ack["project_id"] = str(msg.project_id)
+        else:
+            self._open_stream(msg, user)
+            return
+        self._send(protocol.message("subscribed", ack))
+        if msg.channel == "system":
+            from app.realtime import metrics
+
+            self._send(protocol.message("performance_data", metrics.performance()))
+
+    def _do_unsubscribe(self, msg: protocol.Unsubscribe) -> None:
+        ack: dict[str, Any] = {"channel": msg.channel}
+        was = False
+        if msg.channel == "system":
+            was = "system" in self.sub.topics
+            self.sub.topics.discard("system")
+        elif msg.channel == "project_updates":
+            was = _discard(self.projects, msg.project_id)
+            ack["project_id"] = str(msg.project_id)
+        elif msg.channel == "task_updates" and msg.task_id is not None:
+            was = _discard(self.task_ids, msg.task_id)
+            ack["task_id"] = str(msg.task_id)
+        elif msg.channel == "task_updates":
+            was = _discard(self.task_projects, msg.project_id)
+            ack["project_id"] = str(msg.project_id)
+        else:
+            owner_type = "command" if msg.command_id else "execution"
+            owner_id = str(msg.command_id or msg.execution_id)
+            stream = self.streams.pop(f"{owner_type}:{owner_id}", None)
+            if stream is not None:
+                was = True
+                self.hub.unsubscribe_channel(self.sub, stream.channel)
+            ack[f"{owner_type}_id"] = owner_id
+        ack["was_subscribed"] = was
+        self._send(protocol.message("unsubscribed", ack))
+
+    # ------------------------------------------------------------ output streams
+
+    def _open_stream(self, msg: protocol.Subscribe, user: User) -> None:
+        owner_type = "command" if msg.command_id else "execution"
+        owner_id = msg.command_id or msg.execution_id
+        info = streams.check_access(owner_type, owner_id, user)
+        key = f"{owner_type}:{owner_id}"
+        ack = {"channel": "command_output", f"{owner_type}_id": str(owner_id),
+               "after_seq": msg.after_seq or 0}
+        if key in self.streams:
+            self._send(protocol.message("subscribed", {
+                **ack, "already": True, "last_seq": self.streams[key].last_seq}))
+            return
+        extra = {"task_id": info["task_id"]} if owner_type == "execution" else {}
+        stream = streams.Stream(owner_type, str(owner_id), msg.after_seq or 0, extra)
+        self.streams[key] = stream
+        live = self.hub.subscribe_channel(self.sub, stream.channel)
+        db.session.remove()  # read status and backlog after the subscription is live
+        status = streams.status_of(owner_type, stream.owner_id)
+        self._send(protocol.message("subscribed", {**ack, "status": status["status"],
+                                                   "live": live}))
+        self._catch_up(stream)
+        if status["status"] in streams.FINAL:
+            self._finish(stream, status)
+
+    def _catch_up(self, stream: streams.Stream, before_seq: int | None = None) -> None:
+        """Send stored lines after `stream.last_seq`, a page at a time."""
+        for page in streams.stored_lines(stream, before_seq):
+            self._send(*(protocol.output_line(stream.owner_type, stream.owner_id, line,
+                                              stream.extra) for line in page))
+            stream.last_seq = page[-1]["seq"]
+            self._flush()
+        db.session.remove()
+
+    def _on_output(self, batch: OutputBatch) -> None:
+        stream = self.streams.get(f"{batch.owner_type}:{batch.owner_id}")
+        if stream is None or not batch.lines:
+            return
+        first = next((line["seq"] for line in batch.lines if line["seq"] > stream.last_seq),
+                     None)
+        if first is None:
+            return
+        if first > stream.last_seq + 1:  # published out of order, or lost while Redis was away
+            self._catch_up(stream, before_seq=first)
+        rendered = batch.rendered(stream.key, lambda b: [
+            (line["seq"], protocol.output_line(b.owner_type, b.owner_id, line, stream.extra))
+            for line in b.lines])
+        for seq, text in rendered:
+            if seq > stream.last_seq:
+                self._out.append(text)
+                stream.last_seq = seq
+
+    def _finish(self, stream: streams.Stream, status: dict[str, Any]) -> None:
+        self.streams.pop(stream.key, None)
+        self.hub.unsubscribe_channel(self.sub, stream.channel)
+        self._send(protocol.message("command_completed", {
+            f"{stream.owner_type}_id": stream.owner_id, **stream.extra,
+            "status": status.get("status"), "exit_code": status.get("exit_code"),
+            "last_seq": stream.last_seq}))
+
+    # ------------------------------------------------------------ events
+
+    def _accepts(self, event: dict[str, Any]) -> bool:
+        """Runs on the hub thread: in-memory checks only."""
+        if self.user_id is None:
+            return False
+        kind = event.get("event") or ""
+        scope = event.get("scope") or {}
+        if kind.startswith("task."):
+            return (scope.get("task_id") in self.task_ids
+                    or scope.get("project_id") in self.task_projects
+                    or (kind == "task.failed" and "system" in self.sub.topics))
+        if kind.startswith("project."):
+            return scope.get("project_id") in self.projects
+        if kind == "command.updated":
+            return f"command:{scope.get('command_id')}" in self.streams
+        if kind == "execution.updated":
+            return f"execution:{scope.get('execution_id')}" in self.streams
+        if kind.startswith("system."):
+            return "system" in self.sub.topics
+        if kind == "notification":
+            return scope.get("user_id") == self.user_id
+        if kind.startswith("session."):
+            return scope.get("session_id") == self.session_id
+        return False
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("event") or ""
+        scope = event.get("scope") or {}
+        if kind.startswith("task."):
+            self._on_task_event(event, scope)
+        elif kind.startswith("project.") and scope.get("project_id") in self.projects:
+            if self._can_see(scope.get("project_id")):
+                self._send(feed.project_update(event))
+        elif kind in ("command.updated", "execution.updated"):
+            owner = kind.split(".")[0]
+            stream = self.streams.get(f"{owner}:{scope.get(f'{owner}_id')}")
+            status = (event.get("data") or {}).get("status")
+            if stream is not None and status in streams.FINAL:
+                self._catch_up(stream)
+                self._finish(stream, streams.status_of(owner, stream.owner_id))
+        elif kind.startswith("system."):
+            self._send(feed.system_notice(event))
+        elif kind == "notification":
+            self._send(feed.user_notice(event))
+        elif kind == "session.deleted":
+            self._send(protocol.error("SESSION_NOT_FOUND", "This session was deleted"))
+            raise _Close(1000, "session deleted")
+
+    def _on_task_event(self, event: dict[str, Any], scope: dict[str, Any]) -> None:
+        task_id, project_id = scope.get("task_id"), scope.get("project_id")
+        watching = task_id in self.task_ids or project_id in self.task_projects
+        if watching and self._can_see(project_id):
+            if event["event"] in ("task.created", "task.updated", "task.deleted"):
+                self._send(feed.task_update(event))
+            if feed.is_finish(event):
+                self._send(feed.task_completed(event))
+        if event["event"] == "task.failed" and "system" in self.sub.topics:
+            self._send(feed.task_failed_notice(event, self.user_id))
+
+    def _on_hub(self, state: str) -> None:
+        if state == "down":
+            self._send(protocol.notification(
+                "warning", "Realtime Updates Interrupted",
+                "Lost the connection to Redis; reconnecting. Output streams are re-read from "
+                "storage when it is back.", event="realtime.down"))
+            return
+        for stream in list(self.streams.values()):
+            self._catch_up(stream)
+            status = streams.status_of(stream.owner_type, stream.owner_id)
+            if status["status"] in streams.FINAL:
+                self._finish(stream, status)
+        self._send(protocol.notification(
+            "info", "Realtime Updates Restored",
+            "Reconnected. Output streams were caught up from storage; other events sent while "
+            "disconnected may have been missed.", event="realtime.restored"))
+
+    def _can_see(self, project_id: str | None) -> bool:
+        """Access re-checked at most every VISIBILITY_TTL seconds (membership can change)."""
+        if project_id is None:
+            return True
+        hit = self._visible.get(project_id)
+        now = time.monotonic()
+        if hit and hit[1] > now:
+            return hit[0]
+        project = db.session.get(Project, uuid.UUID(project_id))
+        user = self._user()
+        # A deleted project is still "visible" here: its subscribers should hear it went.
+        ok = bool(project and user and (user.is_admin or project.created_by == user.id
+                                        or user.id in project.member_ids))
+        self._visible[project_id] = (ok, now + VISIBILITY_TTL)
+        return ok
+
+    # ------------------------------------------------------------ periodic checks
+
+    def _recheck(self) -> None:
+        """Expired or revoked token, disabled account, deleted session: end the socket."""
+        if time.time() >= self.token_exp:
+            self._send(protocol.error("AUTH_TOKEN_INVALID",
+                                      "Token has expired; reconnect with a new one"))
+            raise _Close(POLICY_VIOLATION, "token expired")
+        try:
+            revoked = is_revoked(self.jti or "")
+            user = self._user()
+        finally:
+            db.session.remove()
+        if revoked:
+            self._send(protocol.error("AUTH_TOKEN_INVALID", "Token has been revoked"))
+            raise _Close(POLICY_VIOLATION, "token revoked")
+        if user is None or user.is_disabled:
+            self._send(protocol.error("AUTH_ACCOUNT_DISABLED"))
+            raise _Close(POLICY_VIOLATION, "account disabled")
+
+    def _user(self) -> User | None:
+        return _load_user(self.user_id) if self.user_id else None
+
+
+def _load_user(subject: str) -> User | None:
+    try:
+        return db.session.get(User, uuid.UUID(str(subject)))
+    except ValueError:
+        return None
+
+
+def _parse_uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise AppError("SESSION_NOT_FOUND", "Session ids are UUIDs") from None
+
+
+def _discard(values: set[str], item: Any) -> bool:
+    key = str(item)
+    if key in values:
+        values.discard(key)
+        return True
+    return False
+
+
+def _from_ts(ts: float):
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC) if ts else None
+
+
+def _publish_count(hub) -> None:
+    try:
+        shared_metrics.set_process_websockets(len(hub.subscribers()))
+    except Exception:  # noqa: BLE001 - health figures must never break a socket
+        log.debug("websocket count not published", exc_info=True)
