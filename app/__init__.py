@@ -34,6 +34,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> OpenAPI:
     _register_request_hooks(app)
     _register_blueprints(app)
     _register_realtime(app)
+    _register_rq_dashboard(app)
     _register_cli(app)
     return app
 
@@ -94,6 +95,12 @@ def _register_realtime(app: OpenAPI) -> None:
     from app.realtime import register_realtime
 
     register_realtime(app)
+
+
+def _register_rq_dashboard(app: OpenAPI) -> None:
+    from app.rq_dashboard import register_rq_dashboard
+
+    register_rq_dashboard(app)
 
 
 def _register_cli(app: OpenAPI) -> None:

@@ -8,8 +8,8 @@ from flask import redirect
 from flask_openapi3 import OpenAPI
 
 # Resource modules, each exposing `bp`; later resources add their name here.
-RESOURCES = ["auth", "health", "system", "users", "projects", "tasks", "sessions",
-             "webhooks"]
+RESOURCES = ["auth", "health", "system", "users", "projects", "tasks", "sessions", "webhooks",
+             "task_runs", "commands", "queues"]
 
 
 def register_api(app: OpenAPI) -> None:

@@ -1,16 +1,36 @@
-"""The RQ worker of this app: one process, queues in strict priority order, app context on."""
+"""The RQ worker of this app: one process, queues in strict priority order, app context on.
+
+On top of rq's SimpleWorker:
+- paused queues (`engine:paused`) are skipped when dequeuing; a job popped from a queue that was
+  paused in that very instant goes back to its front, so pausing loses and reorders nothing.
+  Each dequeue blocks at most a second, so pause/resume take effect within a second.
+- SIGTERM/SIGINT (make run's Ctrl-C): the running job's process group gets SIGTERM, then SIGKILL
+  after the grace period; the run ends `failed` (WORKER_SHUTDOWN, retried when its options say
+  so) and the worker exits. Nothing lingers.
+- a maintenance thread queues due automatic retries every second and runs the reaper (lost
+  runs of dead workers, expired project slots) on start and every ENGINE_REAPER_INTERVAL.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
+import time
 from collections.abc import Sequence
 
 import redis
 from flask import Flask
 from rq import Queue, SimpleWorker
+from rq.exceptions import DequeueTimeout
+from rq.worker import WorkerStatus
 
-from app.jobs import QUEUES
+from app.jobs import QUEUES, common
+from app.jobs.runner import SHUTDOWN
+
+log = logging.getLogger(__name__)
+DEQUEUE_BLOCK = 1
 
 
 def worker_connection(app: Flask) -> redis.Redis:
@@ -24,6 +44,118 @@ class AppWorker(SimpleWorker):
     context that `worker.py` pushed. Jobs start subprocesses for the real work, so a job cannot
     take the worker down with it."""
 
+    app: Flask | None = None
+    _current: tuple | None = None
+    _maintenance: threading.Thread | None = None
+    _stop_maintenance = threading.Event()
+
+    # ---- jobs ------------------------------------------------------------------------------
+
+    def execute_job(self, job, queue):
+        execution = self.prepare_execution(job)
+        self._current = (job, execution)
+        common.current_worker = self
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            self._current = None
+        self.set_state(WorkerStatus.IDLE)
+
+    def keepalive(self) -> None:
+        """Called by a long run's heartbeat: keep this worker and its job alive in RQ's eyes."""
+        if self._current is not None:
+            self.maintain_heartbeats(*self._current)
+
+    # ---- dequeue, skipping paused queues ---------------------------------------------------
+
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        from app.services.queues import paused_names
+
+        self.set_state(WorkerStatus.IDLE)
+        self.procline("Listening on " + ",".join(self.queue_names()))
+        idle_since = time.monotonic()
+        while True:
+            self.heartbeat()
+            if self.should_run_maintenance_tasks:
+                self.run_maintenance_tasks()
+            if max_idle_time is not None and time.monotonic() - idle_since > max_idle_time:
+                return None
+            try:
+                paused = paused_names(self.connection)
+                active = [q for q in self._ordered_queues if q.name not in paused]
+                if not active:
+                    if timeout is None:
+                        return None
+                    time.sleep(0.5)
+                    continue
+                found = Queue.lpop([q.key for q in active],
+                                   DEQUEUE_BLOCK if timeout is not None else None,
+                                   connection=self.connection)
+            except DequeueTimeout:
+                continue
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                log.error("worker %s: Redis unavailable (%s); retrying", self.name, exc)
+                time.sleep(1)
+                continue
+            if found is None:
+                return None
+            queue_key, job_id = (v.decode() if isinstance(v, bytes) else v for v in found)
+            name = queue_key.rsplit(":", 1)[-1]
+            if name in paused_names(self.connection):
+                self.connection.lpush(queue_key, job_id)  # paused meanwhile: put it back first
+                continue
+            result = Queue._fetch_dequeued_job(self.connection, queue_key, job_id,
+                                               job_class=self.job_class,
+                                               serializer=self.serializer)
+            if result is None:
+                continue
+            job, queue = result
+            log.info("worker %s: %s: %s (%s)", self.name, queue.name, job.description, job.id)
+            self.heartbeat()
+            return job, queue
+
+    # ---- shutdown --------------------------------------------------------------------------
+
+    def request_stop(self, signum, frame):
+        """Warm shutdown that does not wait for long runs: their process groups are stopped."""
+        SHUTDOWN.set()
+        super().request_stop(signum, frame)
+
+    def teardown(self):
+        self._stop_maintenance.set()
+        super().teardown()
+
+    # ---- maintenance thread ----------------------------------------------------------------
+
+    def work(self, *args, **kwargs):
+        self._stop_maintenance.clear()
+        if self.app is not None:
+            self._maintenance = threading.Thread(target=self._maintain, name="engine-maintenance",
+                                                 daemon=True)
+            self._maintenance.start()
+        return super().work(*args, **kwargs)
+
+    def _maintain(self) -> None:
+        from app.jobs import reaper
+        from app.services.engine_config import setting
+
+        assert self.app is not None
+        next_reap = 0.0
+        while not self._stop_maintenance.is_set():
+            with self.app.app_context():
+                from app.extensions import db
+
+                try:
+                    reaper.queue_due_retries()
+                    if time.monotonic() >= next_reap:
+                        reaper.reap()
+                        next_reap = time.monotonic() + float(setting("ENGINE_REAPER_INTERVAL"))
+                except Exception:
+                    log.exception("engine maintenance round failed")
+                finally:
+                    db.session.remove()
+            self._stop_maintenance.wait(1.0)
+
 
 def build_worker(app: Flask, queue_names: Sequence[str] = QUEUES, name: str | None = None
                  ) -> AppWorker:
@@ -32,5 +164,7 @@ def build_worker(app: Flask, queue_names: Sequence[str] = QUEUES, name: str | No
         raise ValueError(f"unknown queue(s): {', '.join(unknown)}; known: {', '.join(QUEUES)}")
     conn = worker_connection(app)
     queues = [Queue(q, connection=conn) for q in queue_names]
-    return AppWorker(queues, connection=conn,
-                     name=name or f"{socket.gethostname()}.{os.getpid()}")
+    worker = AppWorker(queues, connection=conn,
+                       name=name or f"{socket.gethostname()}.{os.getpid()}")
+    worker.app = app
+    return worker

@@ -1,0 +1,1 @@
+"""Executors turn a run into a command line, parse its output and judge how it ended."""

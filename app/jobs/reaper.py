@@ -1,0 +1,149 @@
+"""Recovering from workers that died mid-run (SIGKILL, OOM, a lost machine).
+
+Every running run has a heartbeat key in Redis with a short TTL, refreshed by its worker. Every
+live worker runs `reap()` on start and every `ENGINE_REAPER_INTERVAL` seconds: a run whose
+heartbeat is gone is *lost*. The first reaper to claim it (SET NX) kills what is left of its
+process group when it ran on this host (matching pid and start time, so a reused pid is never
+hit), ends it `failed` with WORKER_LOST (an automatic retry follows when its options allow),
+frees its project slot, and publishes `system.alert`. A database sweep catches runs that are
+`running` without any Redis record (Redis flushed or replaced). Due automatic retries are
+queued here too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import psutil
+from sqlalchemy import select
+
+from app.errors import utcnow
+from app.extensions import db, get_redis
+from app.models.command import CommandRun
+from app.models.execution import TaskExecution
+from app.services import commands as command_service
+from app.services import concurrency, events, queues, run_control
+from app.services import execution_lifecycle as lifecycle
+from app.services.engine_config import setting
+from app.services.execution_lifecycle import Outcome
+
+log = logging.getLogger(__name__)
+
+
+def queue_due_retries() -> int:
+    """Move automatic retries whose backoff has passed onto their queues."""
+    count = 0
+    for key, queue in run_control.claim_due():
+        owner_type, owner_id = run_control.split_key(key)
+        row = db.session.get(TaskExecution if owner_type == "execution" else CommandRun,
+                             owner_id)
+        if row is None or row.status != "queued":
+            continue
+        queues.enqueue_run(owner_type, owner_id, queue, description=f"{owner_type} {owner_id} "
+                           "(automatic retry)")
+        count += 1
+    db.session.rollback()
+    return count
+
+
+def kill_orphans(info: dict[str, Any]) -> bool:
+    """SIGKILL the lost run's process group if it ran here and is still that process."""
+    pid, created = info.get("pid"), info.get("create_time")
+    if not pid or info.get("host") != run_control.HOST:
+        return False
+    try:
+        proc = psutil.Process(int(pid))
+        if created is not None and abs(proc.create_time() - float(created)) > 0.01:
+            return False
+        os.killpg(int(pid), signal.SIGKILL)
+        return True
+    except (psutil.Error, ProcessLookupError, PermissionError):
+        return False
+
+
+def _lost(key: str, info: dict[str, Any], why: str) -> None:
+    owner_type, owner_id = run_control.split_key(key)
+    killed = kill_orphans(info)
+    outcome = Outcome(status="failed", error_code="WORKER_LOST", error_message=why)
+    project_id = None
+    if owner_type == "execution":
+        row = lifecycle.finish(owner_id, outcome)
+        project_id = row.project_id if row else db.session.scalar(
+            select(TaskExecution.project_id).where(TaskExecution.id == owner_id))
+    else:
+        command_service.finish(owner_id, outcome)
+    run_control.unregister_run(key)
+    if project_id is not None:
+        lifecycle.release(project_id, owner_id)
+    events.publish(events.make_event("system.alert", {
+        "level": "warning", "title": "Worker lost",
+        "message": f"{owner_type} {owner_id}: {why}", "worker": info.get("worker"),
+        "host": info.get("host"), "orphans_killed": killed},
+        **{f"{owner_type}_id": owner_id, "project_id": project_id}))
+    log.warning("reaped lost %s %s (%s)", owner_type, owner_id, why)
+
+
+def reap_lost_runs() -> int:
+    r = get_redis()
+    count = 0
+    for key, info in run_control.active_runs().items():
+        if run_control.is_alive(key):
+            continue
+        if not r.set(f"engine:reaping:{key}", run_control.HOST, nx=True, ex=120):
+            continue
+        try:
+            _lost(key, info, f"Worker {info.get('worker')} stopped responding (killed or "
+                             "crashed) while this was running")
+            count += 1
+        except Exception:
+            db.session.rollback()
+            log.exception("could not reap %s", key)
+            r.delete(f"engine:reaping:{key}")
+    return count
+
+
+def sweep_database() -> int:
+    """Runs `running` in the database, silent for long, and unknown to Redis: lost too."""
+    ttl = int(setting("ENGINE_HEARTBEAT_TTL"))
+    cutoff = utcnow() - timedelta(seconds=max(3 * ttl, 60))
+    known = set(run_control.active_runs())
+    count = 0
+    for model, owner_type in ((TaskExecution, "execution"), (CommandRun, "command")):
+        ids = db.session.scalars(select(model.id).where(
+            model.status == "running", model.heartbeat_at < cutoff)).all()
+        for row_id in ids:
+            key = run_control.owner_key(owner_type, row_id)
+            if key in known or not get_redis().set(f"engine:reaping:{key}", "1", nx=True, ex=120):
+                continue
+            _lost(key, {}, "Its worker disappeared without a trace (no heartbeat for "
+                           f"{max(3 * ttl, 60)} s)")
+            count += 1
+    db.session.rollback()
+    return count
+
+
+def promote_waiters() -> None:
+    """Slots whose leases expired (a dead worker nobody reaped) go to the waiting runs."""
+    for project_id in concurrency.projects_with_waiters():
+        try:
+            lifecycle.promote(uuid.UUID(project_id))
+        except Exception:
+            log.exception("could not promote waiters of project %s", project_id)
+    db.session.rollback()
+
+
+def reap() -> dict[str, int]:
+    """One full round; safe to run from every worker at once."""
+    started = time.monotonic()
+    lost = reap_lost_runs()
+    swept = sweep_database()
+    promote_waiters()
+    if lost or swept:
+        log.info("reaper: %s lost, %s swept in %.3fs", lost, swept, time.monotonic() - started)
+    return {"lost": lost, "swept": swept}

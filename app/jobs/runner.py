@@ -1,0 +1,216 @@
+"""Run one process group and stream its output: the engine under both executors.
+
+The process starts in its own session (so its whole group can be signalled, and a Ctrl-C aimed
+at the worker's terminal does not reach it) with a sanitized environment. One loop reads stdout
+and stderr through a selector — neither pipe can block the other — splits them into lines,
+hands each to the executor's `feed`, and every `OUTPUT_FLUSH_MS` flushes the batch. The same loop
+checks, a few times a second, for a cancel request (Redis), the worker's shutdown flag and the
+timeout, and beats the heartbeat. Stopping is SIGTERM to the group, then SIGKILL after the grace
+period; when the run ends anything left in its group is killed, so no child outlives its run.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.jobs.output import OutputWriter
+
+SHUTDOWN = threading.Event()  # set by the worker on SIGTERM/SIGINT
+MAX_LINE = 1024 * 1024
+CHECK_INTERVAL = 0.1
+
+
+class SpawnError(Exception):
+    """The process could not be started (missing binary, bad directory...)."""
+
+
+@dataclass
+class RunEnd:
+    exit_code: int | None
+    reason: str  # exit | cancel | timeout | shutdown
+    cancel_reason: str | None = None
+    cancelled_by: str | None = None
+    duration: float = 0.0
+
+
+Feed = Callable[[str, bytes], None]
+
+
+class ProcessRun:
+    def __init__(self, argv: list[str], cwd: str, env: dict[str, str], writer: OutputWriter,
+                 *, timeout: float | None, grace: float, flush_ms: int,
+                 cancel_check: Callable[[], dict | None], tick: Callable[[], None],
+                 tick_every: float, feed: Feed | None = None, max_line: int = MAX_LINE,
+                 drain_after_exit: float = 1.0) -> None:
+        self.argv, self.cwd, self.env = argv, cwd, env
+        self.writer = writer
+        self.timeout = timeout
+        self.grace = grace
+        self.flush_every = flush_ms / 1000.0
+        self.cancel_check = cancel_check
+        self.tick = tick
+        self.tick_every = tick_every
+        self.feed = feed or self._plain
+        self.max_line = max_line
+        self.drain_after_exit = drain_after_exit
+        self.proc: subprocess.Popen | None = None
+        self.started = 0.0
+
+    # ---- process ---------------------------------------------------------------------------
+
+    def start(self) -> int:
+        if not os.path.isdir(self.cwd):
+            raise SpawnError(f"working directory does not exist: {self.cwd}")
+        try:
+            self.proc = subprocess.Popen(
+                self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                close_fds=True)
+        except FileNotFoundError as exc:
+            raise SpawnError(f"program not found: {self.argv[0]}") from exc
+        except PermissionError as exc:
+            raise SpawnError(f"permission denied running {self.argv[0]}") from exc
+        except OSError as exc:
+            raise SpawnError(f"could not start {self.argv[0]}: {exc.strerror or exc}") from exc
+        self.started = time.monotonic()
+        return self.proc.pid
+
+    def signal_group(self, sig: int) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def kill_now(self) -> None:
+        """SIGKILL the whole group and reap the leader (used on errors and lost races)."""
+        if self.proc is None:
+            return
+        self.signal_group(signal.SIGKILL)
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe and not pipe.closed:
+                pipe.close()
+
+    # ---- output ----------------------------------------------------------------------------
+
+    def _plain(self, stream: str, raw: bytes) -> None:
+        self.writer.add(stream, raw.decode("utf-8", "replace"), len(raw))
+
+    def _lines(self, stream: str, buf: bytearray, chunk: bytes) -> None:
+        buf += chunk
+        end = buf.rfind(b"\n")
+        if end >= 0:
+            complete = bytes(buf[:end + 1])
+            del buf[:end + 1]
+            parts = complete.split(b"\n")
+            parts.pop()
+            feed = self.feed
+            for part in parts:
+                feed(stream, part + b"\n")
+        while len(buf) > self.max_line:
+            piece = bytes(buf[:self.max_line])
+            del buf[:self.max_line]
+            self.feed(stream, piece)
+
+    # ---- the loop --------------------------------------------------------------------------
+
+    def wait(self) -> RunEnd:
+        """Read until both pipes close and the leader exits; stop it when asked to."""
+        assert self.proc is not None and self.proc.stdout and self.proc.stderr
+        sel = selectors.DefaultSelector()
+        streams = {self.proc.stdout.fileno(): "stdout", self.proc.stderr.fileno(): "stderr"}
+        bufs = {fd: bytearray() for fd in streams}
+        for fd in streams:
+            os.set_blocking(fd, False)
+            sel.register(fd, selectors.EVENT_READ)
+        end = RunEnd(None, "exit")
+        now = time.monotonic()
+        next_flush = now + self.flush_every
+        next_check = now + CHECK_INTERVAL
+        next_tick = now + self.tick_every
+        kill_at: float | None = None
+        exited_at: float | None = None
+        open_fds = set(streams)
+        try:
+            while open_fds or self.proc.poll() is None:
+                if open_fds:
+                    wait_for = max(min(next_flush if self.writer.pending else next_check,
+                                       next_check) - time.monotonic(), 0.0)
+                    for key, _ in sel.select(wait_for):
+                        fd = key.fd
+                        try:
+                            chunk = os.read(fd, 65536)
+                        except BlockingIOError:
+                            continue
+                        if chunk:
+                            self._lines(streams[fd], bufs[fd], chunk)
+                            continue
+                        if bufs[fd]:
+                            self.feed(streams[fd], bytes(bufs[fd]))
+                            bufs[fd].clear()
+                        sel.unregister(fd)
+                        open_fds.discard(fd)
+                else:
+                    try:
+                        self.proc.wait(CHECK_INTERVAL)
+                    except subprocess.TimeoutExpired:
+                        pass
+                now = time.monotonic()
+                if self.writer.full or (self.writer.pending and now >= next_flush):
+                    self.writer.flush()
+                    next_flush = now + self.flush_every
+                if now < next_check:
+                    continue
+                next_check = now + CHECK_INTERVAL
+                if now >= next_tick:
+                    self.tick()
+                    next_tick = now + self.tick_every
+                leader_done = self.proc.poll() is not None
+                if kill_at is None:
+                    stop = self._should_stop(now) if end.reason == "exit" else None
+                    if stop:
+                        end = stop
+                        self.signal_group(signal.SIGTERM)
+                        kill_at = now + self.grace
+                    elif leader_done and open_fds:
+                        # The leader is gone but something in its group still holds the pipes.
+                        exited_at = exited_at or now
+                        if now - exited_at > self.drain_after_exit:
+                            self.writer.system("[processes left running in the background "
+                                               "after the command exited were terminated]")
+                            kill_at = now
+                if kill_at is not None and now >= kill_at:
+                    self.signal_group(signal.SIGKILL)
+                    kill_at = float("inf")
+        finally:
+            sel.close()
+            self.signal_group(signal.SIGKILL)  # nothing in the group outlives the run
+            for pipe in (self.proc.stdout, self.proc.stderr):
+                pipe.close()
+        self.proc.wait()
+        self.writer.flush()
+        end.exit_code = self.proc.returncode
+        end.duration = time.monotonic() - self.started
+        return end
+
+    def _should_stop(self, now: float) -> RunEnd | None:
+        if SHUTDOWN.is_set():
+            return RunEnd(None, "shutdown")
+        if self.timeout and now - self.started > self.timeout:
+            return RunEnd(None, "timeout")
+        request = self.cancel_check()
+        if request is not None:
+            return RunEnd(None, "cancel", request.get("reason"), request.get("by"))
+        return None

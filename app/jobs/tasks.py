@@ -1,0 +1,126 @@
+"""`run_execution(execution_id)`: the RQ job that runs one task execution to a final state."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+
+from app.errors import AppError
+from app.extensions import db
+from app.jobs import common
+from app.jobs.executors import claude, shell
+from app.jobs.runner import SpawnError
+from app.models.execution import TaskExecution
+from app.models.project import Project
+from app.models.task import Task
+from app.services import concurrency, environment, events, run_control, workspace
+from app.services import execution_lifecycle as lifecycle
+from app.services.engine_config import setting
+from app.services.execution_lifecycle import Outcome
+
+log = logging.getLogger(__name__)
+
+
+def run_execution(execution_id: str) -> str:
+    """Take a project slot (or wait in line for one), run the process, record the outcome."""
+    eid = uuid.UUID(execution_id)
+    try:
+        ex = common.load(TaskExecution, eid)
+        if ex is None or ex.status != "queued":
+            return f"skipped ({ex.status if ex else 'missing'})"
+        project_id = ex.project_id
+        limit = concurrency.limit_for(db.session.get(Project, project_id))
+        ttl = int(setting("ENGINE_HEARTBEAT_TTL"))
+        if not concurrency.acquire(project_id, eid, limit, ttl):
+            events.publish(events.make_event(
+                "execution.updated", {**lifecycle.brief(ex), "waiting_for": "project_slot"},
+                project_id=project_id, task_id=ex.task_id, execution_id=eid))
+            lifecycle.promote(project_id)
+            return "waiting for a project slot"
+        return _run(ex, ttl)
+    finally:
+        db.session.remove()
+
+
+def _run(ex: TaskExecution, ttl: int) -> str:
+    key = lifecycle.key(ex.id)
+    project_id, eid = ex.project_id, ex.id
+    run_control.register_run(key, ttl, worker=common.worker_name(), project_id=str(project_id),
+                             owner="execution")
+    runner = None
+    try:
+        writer = common.new_writer("execution", eid)
+        task = db.session.get(Task, ex.task_id)
+        try:
+            argv, feed, parser, max_line = _plan(ex, task, writer)
+            env = environment.build((task.meta or {}).get("environment"),
+                                    (ex.options or {}).get("environment"))
+            workspace.create(project_id)
+            cwd = str(workspace.resolve(project_id, ex.working_directory))
+            tick, every = common.heartbeat_tick(key, writer, project_id, eid)
+            runner = common.make_runner(argv, cwd, env, writer, key,
+                                        (ex.options or {}).get("timeout"), tick, every, feed,
+                                        max_line)
+            pid = runner.start()
+        except (SpawnError, ValueError, AppError) as exc:
+            lifecycle.finish(eid, Outcome(status="failed", error_code="TASK_EXECUTION_FAILED",
+                                          error_message=_spawn_message(ex, exc), retryable=False))
+            return "failed to start"
+        run_control.update_run(key, **common.process_identity(pid))
+        if lifecycle.mark_running(eid, common.worker_name(), pid) is None:
+            runner.kill_now()
+            return "cancelled before it started"
+        end = runner.wait()
+        outcome = (parser.outcome(end, writer.last_stderr) if parser
+                   else shell.outcome(end, writer.last_stderr))
+        outcome.last_seq, outcome.output_bytes = writer.seq, writer.bytes
+        outcome.truncated = writer.truncated
+        lifecycle.finish(eid, outcome)
+        return outcome.status
+    except BaseException as exc:
+        _fail_hard(eid, runner, exc)
+        raise
+    finally:
+        run_control.unregister_run(key)
+        try:
+            lifecycle.release(project_id, eid)
+        except Exception:
+            log.exception("could not release the slot of execution %s", eid)
+
+
+def _plan(ex: TaskExecution, task: Task, writer):
+    """(argv, feed, parser, max line) for the execution's executor."""
+    if ex.executor == "shell":
+        return shell.argv(ex.command or ""), None, None, None
+    meta = (task.meta or {}).get("claude")
+    cli = common.cli_path()
+    prompt = claude.prompt_of(task.title, task.description, ex.command)
+    parser = claude.ClaudeStream(writer)
+    max_line = max(writer.max_bytes, 1024 * 1024) + 1
+    return claude.argv(cli, prompt, meta), parser.feed, parser, max_line
+
+
+def _spawn_message(ex: TaskExecution, exc: Exception) -> str:
+    if ex.executor == "claude" and "program not found" in str(exc):
+        cli = common.cli_path()
+        return (f"Claude CLI not found: {cli!r} (set CLAUDE_CLI_PATH; which: "
+                f"{shutil.which(cli) or 'nothing on PATH'})")
+    return f"Could not start the {ex.executor} process: {exc}"
+
+
+def _fail_hard(eid: uuid.UUID, runner, exc: BaseException) -> None:
+    """A crash or a cold shutdown mid-run: kill the group, record a final state if possible."""
+    if runner is not None:
+        runner.kill_now()
+    shutdown = not isinstance(exc, Exception)
+    if not shutdown:
+        log.error("execution %s aborted", eid, exc_info=exc)
+    try:
+        db.session.rollback()
+        lifecycle.finish(eid, Outcome(
+            status="failed", error_code="WORKER_SHUTDOWN" if shutdown else "TASK_EXECUTION_FAILED",
+            error_message=("The worker stopped while this was running" if shutdown
+                           else f"Internal error in the worker: {type(exc).__name__}: {exc}")))
+    except Exception:
+        log.exception("could not record the failure of execution %s", eid)

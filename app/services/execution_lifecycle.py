@@ -1,0 +1,254 @@
+"""The life of one task execution: created -> queued -> running -> completed|failed|cancelled.
+
+Shared by the API services (execute, retry, cancel, clear) and by the worker jobs, so a state
+change is written the same way wherever it happens: the row, the task's status (through
+`task_status.change_status`), an audit entry and an `execution.updated` event, in one commit.
+Redis side effects (project slots, queued jobs, retries waiting for their backoff) follow the
+commit. Starting and cancelling are conditional updates (`WHERE status = 'queued'`), so a worker
+and a cancel racing for the same run cannot both win.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from sqlalchemy import select, update
+
+from app.errors import iso, utcnow
+from app.extensions import db
+from app.models.execution import TaskExecution
+from app.models.project import Project
+from app.models.task import Task
+from app.services import audit, concurrency, events, queues, run_control
+from app.services.durations import format_duration
+from app.services.engine_config import setting
+from app.services.task_status import change_status
+
+log = logging.getLogger(__name__)
+FINAL = ("completed", "failed", "cancelled")
+
+
+@dataclass
+class Outcome:
+    """How a run ended, as the worker saw it."""
+
+    status: str
+    exit_code: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    cancel_reason: str | None = None
+    last_seq: int | None = None
+    output_bytes: int | None = None
+    truncated: bool | None = None
+    claude: dict[str, Any] = field(default_factory=dict)
+    retryable: bool = True
+
+
+def key(execution_id: uuid.UUID | str) -> str:
+    return run_control.owner_key("execution", execution_id)
+
+
+def duration_seconds(ex: TaskExecution) -> float | None:
+    if ex.started_at is None:
+        return None
+    end = ex.finished_at or utcnow()
+    return round(max((end - ex.started_at).total_seconds(), 0.0), 3)
+
+
+def brief(ex: TaskExecution) -> dict[str, Any]:
+    """What `execution.updated` events carry."""
+    return {"execution_id": str(ex.id), "task_id": str(ex.task_id),
+            "project_id": str(ex.project_id), "status": ex.status, "queue": ex.queue,
+            "attempt": ex.attempt, "exit_code": ex.exit_code, "error_code": ex.error_code,
+            "error_message": ex.error_message, "pid": ex.pid,
+            "started_at": iso(ex.started_at), "finished_at": iso(ex.finished_at),
+            "last_seq": ex.last_seq}
+
+
+def _emit(ex: TaskExecution, user_id: uuid.UUID | None = None) -> None:
+    events.emit("execution.updated", brief(ex), project_id=ex.project_id, task_id=ex.task_id,
+                execution_id=ex.id, user_id=user_id or ex.triggered_by)
+
+
+def _record(ex: TaskExecution, old: str | None, new: str, user_id: uuid.UUID | None,
+            action: str = "status_changed", details: dict[str, Any] | None = None) -> None:
+    audit.record("execution", ex.id, action, user_id=user_id, field="status", old=old, new=new,
+                 details=details, project_id=ex.project_id)
+
+
+def create(task: Task, *, user_id: uuid.UUID | None, queue: str, options: dict[str, Any],
+           attempt: int = 1, retry_of: uuid.UUID | None = None,
+           working_directory: str | None = None) -> TaskExecution:
+    """A queued execution of `task` (flushed, not committed) and the task moved to `queued`."""
+    ex = TaskExecution(task_id=task.id, project_id=task.project_id, triggered_by=user_id,
+                       queue=queue, attempt=attempt, retry_of=retry_of, status="queued",
+                       executor=task.executor, command=task.command,
+                       working_directory=working_directory, options=options)
+    db.session.add(ex)
+    db.session.flush()
+    _record(ex, None, "queued", user_id, action="created",
+            details={"queue": queue, "attempt": attempt, "options": options,
+                     **({"retry_of": str(retry_of)} if retry_of else {})})
+    detail = {"execution_id": str(ex.id), "attempt": attempt}
+    if task.status != "queued":
+        change_status(task, "queued", user_id, details=detail, check=False)
+    _emit(ex, user_id)
+    return ex
+
+
+def enqueue_created(ex: TaskExecution, description: str) -> None:
+    """Queue the job of a just-flushed execution, then commit; Redis failing undoes both."""
+    try:
+        ex.job_id = queues.enqueue_run("execution", ex.id, ex.queue, description=description)
+    except (redis.RedisError, OSError) as exc:
+        db.session.rollback()
+        from app.errors import AppError
+
+        raise AppError("SYSTEM_OVERLOADED", "The job queue (Redis) is unreachable; nothing was "
+                       "queued, try again later") from exc
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        queues.remove_run("execution", ex.id)
+        raise
+
+
+def mark_running(execution_id: uuid.UUID, worker_name: str, pid: int | None
+                 ) -> TaskExecution | None:
+    """queued -> running, unless a cancel or clear got there first (then None)."""
+    now = utcnow()
+    result = db.session.execute(
+        update(TaskExecution)
+        .where(TaskExecution.id == execution_id, TaskExecution.status == "queued")
+        .values(status="running", started_at=now, heartbeat_at=now, worker_name=worker_name,
+                pid=pid)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.rollback()
+        return None
+    ex = db.session.get(TaskExecution, execution_id, populate_existing=True)
+    task = db.session.get(Task, ex.task_id)
+    _record(ex, "queued", "running", None, details={"worker": worker_name, "pid": pid})
+    change_status(task, "running", None, details={"execution_id": str(ex.id),
+                                                  "attempt": ex.attempt}, check=False)
+    _emit(ex)
+    db.session.commit()
+    return ex
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before automatic retry number `attempt` (1 = the first retry)."""
+    base = float(setting("RETRY_BACKOFF_SECONDS"))
+    return min(base * (2 ** max(attempt - 1, 0)), float(setting("RETRY_BACKOFF_MAX")))
+
+
+def finish(execution_id: uuid.UUID, outcome: Outcome, user_id: uuid.UUID | None = None
+           ) -> TaskExecution | None:
+    """Write the final state (and queue an automatic retry when one is due); idempotent."""
+    ex = db.session.get(TaskExecution, execution_id, populate_existing=True)
+    if ex is None or ex.status in FINAL:
+        db.session.rollback()
+        return None
+    old = ex.status
+    now = utcnow()
+    ex.status = outcome.status
+    ex.finished_at = now
+    if ex.started_at is None and old == "running":
+        ex.started_at = now
+    ex.exit_code = outcome.exit_code
+    ex.error_code = outcome.error_code
+    ex.error_message = outcome.error_message
+    if outcome.status == "cancelled":
+        ex.cancelled_at = now
+        ex.cancel_reason = outcome.cancel_reason
+    if outcome.last_seq is not None:
+        ex.last_seq = outcome.last_seq
+        ex.output_bytes = outcome.output_bytes or 0
+        ex.output_truncated = bool(outcome.truncated)
+    for name, value in outcome.claude.items():
+        setattr(ex, name, value)
+    _record(ex, old, ex.status, user_id,
+            details={"exit_code": ex.exit_code, "error_code": ex.error_code,
+                     "error_message": ex.error_message, "reason": ex.cancel_reason,
+                     "duration": format_duration(duration_seconds(ex))})
+    task = db.session.get(Task, ex.task_id)
+    retries = int((ex.options or {}).get("retry_attempts") or 0)
+    retry = None
+    if outcome.status == "failed" and outcome.retryable and ex.attempt <= retries:
+        change_status(task, "queued", None, check=False, details={
+            "automatic_retry": ex.attempt, "of": retries, "after": ex.error_message})
+        retry = create(task, user_id=ex.triggered_by, queue=ex.queue, options=ex.options,
+                       attempt=ex.attempt + 1, retry_of=ex.id,
+                       working_directory=ex.working_directory)
+    else:
+        change_status(task, ex.status, user_id, check=False, details={
+            "execution_id": str(ex.id), "exit_code": ex.exit_code,
+            **({"error": ex.error_message} if ex.error_message else {}),
+            **({"reason": ex.cancel_reason} if ex.cancel_reason else {})})
+    _emit(ex, user_id)
+    db.session.commit()
+    if retry is not None:
+        try:
+            run_control.schedule_delayed(key(retry.id), retry.queue, backoff(ex.attempt))
+        except redis.RedisError:
+            log.exception("could not schedule retry %s of execution %s", retry.id, ex.id)
+    return ex
+
+
+def cancel_queued(ex: TaskExecution, reason: str | None, user_id: uuid.UUID | None) -> bool:
+    """Cancel an execution that has not started: False when a worker started it meanwhile."""
+    now = utcnow()
+    result = db.session.execute(
+        update(TaskExecution)
+        .where(TaskExecution.id == ex.id, TaskExecution.status == "queued")
+        .values(status="cancelled", cancelled_at=now, finished_at=now, cancel_reason=reason,
+                error_code="TASK_CANCELLED")
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.rollback()
+        return False
+    db.session.refresh(ex)
+    _record(ex, "queued", "cancelled", user_id, details={"reason": reason})
+    task = db.session.get(Task, ex.task_id)
+    change_status(task, "cancelled", user_id, check=False,
+                  details={"execution_id": str(ex.id), "reason": reason})
+    _emit(ex, user_id)
+    db.session.commit()
+    queues.remove_run("execution", ex.id)
+    release(ex.project_id, ex.id)
+    return True
+
+
+def release(project_id: uuid.UUID, execution_id: uuid.UUID | None) -> None:
+    """Free a slot (if held), drop the run from its project's line, and start the next waiters."""
+    if execution_id is not None:
+        concurrency.forget(project_id, execution_id)
+    promote(project_id)
+
+
+def promote(project_id: uuid.UUID | str) -> None:
+    """Give free slots of a project to its waiting runs and queue their jobs at the front."""
+    project = db.session.get(Project, uuid.UUID(str(project_id)))
+    limit = concurrency.limit_for(project)
+    for _ in range(50):
+        promoted = concurrency.release_and_promote(project_id, None, limit)
+        if not promoted:
+            return
+        rows = {e.id: e for e in db.session.scalars(
+            select(TaskExecution).where(TaskExecution.id.in_(promoted)))}
+        stale = False
+        for eid in promoted:
+            ex = rows.get(eid)
+            if ex is None or ex.status != "queued":
+                concurrency.forget(project_id, eid)
+                stale = True
+                continue
+            queues.enqueue_run("execution", eid, ex.queue, at_front=True,
+                               description=f"execution {eid} (slot freed)")
+        if not stale:
+            return

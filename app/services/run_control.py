@@ -1,0 +1,148 @@
+"""Redis bookkeeping shared by the API and the workers for runs (executions and commands).
+
+Keys (all under `engine:`):
+  engine:runs                 hash  owner key -> JSON {worker, host, pid, create_time, ...}
+                                    for every run a worker has started and not yet finished
+  engine:hb:<owner key>       string with a TTL, refreshed by the running worker; when it is
+                                    gone while the run is still in `engine:runs`, the worker died
+  engine:cancel:<owner key>   JSON {reason, by}: a cancel request the running worker acts on
+  engine:job:<owner key>      the id of the RQ job currently queued for the run
+  engine:delayed              zset owner key -> due time (automatic retries waiting for backoff)
+  engine:delayed:queue        hash owner key -> queue name for those
+An owner key is "execution:<uuid>" or "command:<uuid>".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import uuid
+from typing import Any
+
+import redis
+
+from app.extensions import get_redis
+
+RUNS = "engine:runs"
+DELAYED = "engine:delayed"
+DELAYED_QUEUE = "engine:delayed:queue"
+HOST = socket.gethostname()
+
+
+def owner_key(owner_type: str, owner_id: uuid.UUID | str) -> str:
+    return f"{owner_type}:{owner_id}"
+
+
+def split_key(key: str) -> tuple[str, uuid.UUID]:
+    owner_type, _, raw = key.partition(":")
+    return owner_type, uuid.UUID(raw)
+
+
+def _hb(key: str) -> str:
+    return f"engine:hb:{key}"
+
+
+def _cancel(key: str) -> str:
+    return f"engine:cancel:{key}"
+
+
+def _job(key: str) -> str:
+    return f"engine:job:{key}"
+
+
+def register_run(key: str, ttl: int, **info: Any) -> None:
+    """Announce that this process runs `key`; the heartbeat must be refreshed within `ttl`."""
+    record = {"host": HOST, "worker_pid": os.getpid(), "started": time.time(), **info}
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.hset(RUNS, key, json.dumps(record, default=str))
+    pipe.set(_hb(key), "1", ex=max(int(ttl), 1))
+    pipe.execute()
+
+
+def update_run(key: str, **info: Any) -> None:
+    r = get_redis()
+    raw = r.hget(RUNS, key)
+    record = json.loads(raw) if raw else {"host": HOST, "worker_pid": os.getpid()}
+    record.update(info)
+    r.hset(RUNS, key, json.dumps(record, default=str))
+
+
+def heartbeat(key: str, ttl: int) -> None:
+    get_redis().set(_hb(key), "1", ex=max(int(ttl), 1))
+
+
+def unregister_run(key: str) -> None:
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.hdel(RUNS, key)
+    pipe.delete(_hb(key), _cancel(key), _job(key))
+    pipe.execute()
+
+
+def active_runs() -> dict[str, dict[str, Any]]:
+    raw = get_redis().hgetall(RUNS)
+    return {k.decode(): json.loads(v) for k, v in raw.items()}
+
+
+def is_alive(key: str) -> bool:
+    return bool(get_redis().exists(_hb(key)))
+
+
+def request_cancel(key: str, reason: str | None, by: str | None) -> None:
+    get_redis().set(_cancel(key), json.dumps({"reason": reason, "by": by}), ex=24 * 3600)
+
+
+def cancel_request(key: str) -> dict[str, Any] | None:
+    raw = get_redis().get(_cancel(key))
+    return json.loads(raw) if raw else None
+
+
+def set_job(key: str, job_id: str, pipeline: redis.client.Pipeline | None = None) -> None:
+    (pipeline or get_redis()).set(_job(key), job_id, ex=30 * 24 * 3600)
+
+
+def job_of(key: str) -> str | None:
+    raw = get_redis().get(_job(key))
+    return raw.decode() if raw else None
+
+
+def schedule_delayed(key: str, queue: str, delay: float) -> None:
+    pipe = get_redis().pipeline()
+    pipe.hset(DELAYED_QUEUE, key, queue)
+    pipe.zadd(DELAYED, {key: time.time() + max(delay, 0.0)})
+    pipe.execute()
+
+
+def claim_due(now: float | None = None, limit: int = 100) -> list[tuple[str, str]]:
+    """Take due delayed runs off the schedule; each is returned to exactly one caller."""
+    r = get_redis()
+    due = r.zrangebyscore(DELAYED, "-inf", now or time.time(), start=0, num=limit)
+    claimed = []
+    for member in due:
+        if r.zrem(DELAYED, member):
+            key = member.decode()
+            queue = r.hget(DELAYED_QUEUE, key)
+            r.hdel(DELAYED_QUEUE, key)
+            claimed.append((key, queue.decode() if queue else "normal"))
+    return claimed
+
+
+def drop_delayed(key: str) -> bool:
+    r = get_redis()
+    removed = r.zrem(DELAYED, key)
+    r.hdel(DELAYED_QUEUE, key)
+    return bool(removed)
+
+
+def delayed_queue(key: str) -> str | None:
+    raw = get_redis().hget(DELAYED_QUEUE, key)
+    return raw.decode() if raw else None
+
+
+def set_delayed_queue(key: str, queue: str) -> bool:
+    r = get_redis()
+    if r.zscore(DELAYED, key) is None:
+        return False
+    r.hset(DELAYED_QUEUE, key, queue)
+    return True
