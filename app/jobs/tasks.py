@@ -32,7 +32,8 @@ def run_execution(execution_id: str) -> str:
         project_id = ex.project_id
         limit = concurrency.limit_for(db.session.get(Project, project_id))
         ttl = int(setting("ENGINE_HEARTBEAT_TTL"))
-        if not concurrency.acquire(project_id, eid, limit, ttl):
+        score = concurrency.line_score(ex.queue, ex.created_at)
+        if not concurrency.acquire(project_id, eid, limit, ttl, score):
             events.publish(events.make_event(
                 "execution.updated", {**lifecycle.brief(ex), "waiting_for": "project_slot"},
                 project_id=project_id, task_id=ex.task_id, execution_id=eid))

@@ -1,11 +1,12 @@
 """Per-project concurrency (`resource_limits.max_concurrent_tasks`) with Redis leases.
 
-Each project has a sorted set of leases (member = execution id, score = expiry) and a FIFO list
-of executions waiting for a slot. Both scripts run atomically in Redis, so the cap holds however
+Each project has a sorted set of leases (member = execution id, score = expiry) and a line of
+executions waiting for a slot (a sorted set: higher queue first, then submission time). Both scripts run atomically in Redis, so the cap holds however
 many workers race for it:
 
 - `acquire`: a run may take a free slot only if nobody waits ahead of it; otherwise it joins the
-  waiting list (once) and its job ends without running.
+  line (once) and its job ends without running. Runs that reach workers at the same instant
+  while a slot is free race for it; every run that had to wait then goes in line order.
 - `release_and_promote` / `promote`: when a slot frees, the head waiters get *reservations* (a
   lease with a reservation TTL) and their jobs are queued again at the front of their queue; the
   reserved run's `acquire` then finds its lease. Newcomers can never overtake a waiter.
@@ -33,13 +34,14 @@ if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
   return 1
 end
-local head = redis.call('LINDEX', KEYS[2], 0)
+local first = redis.call('ZRANGE', KEYS[2], 0, 0)
+local head = first[1]
 if ((not head) or head == ARGV[1]) and redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
-  if head == ARGV[1] then redis.call('LPOP', KEYS[2]) end
+  if head == ARGV[1] then redis.call('ZREM', KEYS[2], ARGV[1]) end
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
   return 1
 end
-if not redis.call('LPOS', KEYS[2], ARGV[1]) then redis.call('RPUSH', KEYS[2], ARGV[1]) end
+redis.call('ZADD', KEYS[2], 'NX', tonumber(ARGV[5]), ARGV[1])
 return 0
 """
 
@@ -49,7 +51,8 @@ if ARGV[1] ~= '' then redis.call('ZREM', KEYS[1], ARGV[1]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local out = {}
 while redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) do
-  local m = redis.call('LPOP', KEYS[2])
+  local popped = redis.call('ZPOPMIN', KEYS[2])
+  local m = popped[1]
   if not m then break end
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), m)
   table.insert(out, m)
@@ -77,12 +80,19 @@ def limit_for(project: Project | None) -> int:
     return max(value, 1)
 
 
+def line_score(queue: str, created_at) -> float:
+    """Place in a project's line: higher-priority queues first, then submission time."""
+    rank = {"high": 0, "normal": 1, "low": 2}.get(queue, 1)
+    return rank * 1e10 + created_at.timestamp()
+
+
 def acquire(project_id: uuid.UUID | str, execution_id: uuid.UUID | str, limit: int,
-            ttl: int) -> bool:
-    """Take (or keep) a slot; False means the run now waits in the project's line."""
+            ttl: int, score: float) -> bool:
+    """Take (or keep) a slot; False means the run now waits in the project's line (ordered
+    by `score`, see `line_score`)."""
     script = get_redis().register_script(_ACQUIRE)
     got = script(keys=[leases_key(project_id), waiting_key(project_id)],
-                 args=[str(execution_id), limit, time.time(), ttl])
+                 args=[str(execution_id), limit, time.time(), ttl, score])
     return bool(got)
 
 
@@ -102,7 +112,7 @@ def release_and_promote(project_id: uuid.UUID | str, execution_id: uuid.UUID | s
 def forget(project_id: uuid.UUID | str, execution_id: uuid.UUID | str) -> None:
     """Drop a run from the line and from the leases (cancelled, cleared)."""
     pipe = get_redis().pipeline(transaction=False)
-    pipe.lrem(waiting_key(project_id), 0, str(execution_id))
+    pipe.zrem(waiting_key(project_id), str(execution_id))
     pipe.zrem(leases_key(project_id), str(execution_id))
     pipe.execute()
 
@@ -114,7 +124,7 @@ def holders(project_id: uuid.UUID | str) -> list[str]:
 
 
 def waiting(project_id: uuid.UUID | str) -> list[str]:
-    return [m.decode() for m in get_redis().lrange(waiting_key(project_id), 0, -1)]
+    return [m.decode() for m in get_redis().zrange(waiting_key(project_id), 0, -1)]
 
 
 def projects_with_waiters() -> list[str]:

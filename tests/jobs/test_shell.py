@@ -39,3 +39,80 @@ def test_exit_code_failure_and_message(client, auth, dev, project, workers):
     assert "exited with code 3: boom" in data["error"]["message"]
     task_resp = client.get(f"/api/tasks/{task.id}", headers=auth(dev)).get_json()["data"]
     assert task_resp["status"] == "failed"
+
+
+def test_timeout_fails_with_task_timeout_and_kills_the_group(client, auth, dev, project, workers):
+    from tests.jobs.fixtures import marker, processes_with
+    from tests.live import wait_for
+
+    workers(1)
+    tag = marker()
+    task = make_task(project, dev, f"sleep {tag} & sleep {tag}")
+    ex_id = execute(client, auth(dev), task.id, options={"timeout": 1}).get_json()[
+        "data"]["execution_id"]
+    data = wait_final(client, auth(dev), ex_id)
+    assert data["status"] == "failed"
+    assert data["error"]["code"] == "TASK_TIMEOUT"
+    assert data["exit_code"] in (-15, -9)
+    wait_for(lambda: not processes_with(tag), 5, message="the timed-out processes to be gone")
+
+
+def test_environment_is_sanitized(client, auth, dev, project, workers, engine_env):
+    workers(1)
+    assert "SECRET_KEY" in engine_env and "DATABASE_URL" in engine_env  # the worker has them
+    task = make_task(project, dev, "env", metadata={"environment": {"FROM_TASK": "t1"}})
+    ex_id = execute(client, auth(dev), task.id,
+                    options={"environment": {"FROM_REQUEST": "r1"}}).get_json()["data"][
+        "execution_id"]
+    data = wait_final(client, auth(dev), ex_id)
+    assert data["status"] == "completed"
+    names = {line.split("=", 1)[0] for line in stdout_text(data).splitlines() if "=" in line}
+    assert {"FROM_TASK", "FROM_REQUEST", "PATH"} <= names
+    for secret in ("SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL", "REDIS_URL",
+                   "TEST_DATABASE_URL", "INSTANCE_PATH", "ENGINE_HEARTBEAT_TTL"):
+        assert secret not in names
+    for value in (engine_env["SECRET_KEY"], engine_env["JWT_SECRET_KEY"]):
+        assert value not in stdout_text(data)
+
+
+def test_working_directory_escape_is_refused(client, auth, ctx, dev, project):
+    from app.extensions import db
+    from app.models.task import Task
+
+    task = make_task(project, dev, "pwd")
+    row = db.session.get(Task, task.id)
+    row.working_directory = "../../etc"  # as if written before the check existed
+    db.session.commit()
+    resp = execute(client, auth(dev), task.id)
+    assert resp.status_code == 422
+    assert resp.get_json()["error"]["details"]["field"] == "working_directory"
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).status == "pending"
+
+
+def test_runs_in_its_working_directory(client, auth, ctx, dev, project, workers):
+    from app.services import workspace
+
+    workers(1)
+    (workspace.create(project.id) / "sub").mkdir()
+    task = make_task(project, dev, "pwd", working_directory="sub")
+    ex_id = execute(client, auth(dev), task.id).get_json()["data"]["execution_id"]
+    data = wait_final(client, auth(dev), ex_id)
+    assert stdout_text(data).strip() == str((workspace.project_dir(project.id) / "sub")
+                                            .resolve())
+
+
+def test_output_cap_truncates_once_and_the_process_goes_on(client, auth, dev, project, workers):
+    workers(1, MAX_OUTPUT_BYTES=20000)
+    task = make_task(project, dev, "seq 1 20000; echo done > finished.txt")
+    ex_id = execute(client, auth(dev), task.id).get_json()["data"]["execution_id"]
+    data = wait_final(client, auth(dev), ex_id)
+    assert data["status"] == "completed" and data["output_truncated"] is True
+    assert data["output_bytes"] <= 20000
+    system = [line for line in data["output"] if line["stream"] == "system"]
+    assert len(system) == 1 and "truncated" in system[0]["content"]
+    text = stdout_text(data)
+    assert text.startswith("1\n2\n3\n") and "19999" not in text
+    from app.services import workspace
+
+    assert (workspace.project_dir(project.id) / "finished.txt").read_text() == "done\n"
