@@ -1,8 +1,8 @@
 """Per-project concurrency (`resource_limits.max_concurrent_tasks`) with Redis leases.
 
 Each project has a sorted set of leases (member = execution id, score = expiry) and a line of
-executions waiting for a slot (a sorted set: higher queue first, then submission time). Both scripts run atomically in Redis, so the cap holds however
-many workers race for it:
+executions waiting for a slot (a sorted set: higher queue first, then submission time). Both
+scripts run atomically in Redis, so the cap holds however many workers race for it:
 
 - `acquire`: a run may take a free slot only if nobody waits ahead of it; otherwise it joins the
   line (once) and its job ends without running. Runs that reach workers at the same instant

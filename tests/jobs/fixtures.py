@@ -27,7 +27,8 @@ FINAL = ("completed", "failed", "cancelled")
 def fake_claude(tmp_path) -> str:
     """An executable wrapper that runs tests/fake_claude.py with this interpreter."""
     path = tmp_path / "claude"
-    path.write_text(f"#!/bin/sh\nexec {sys.executable} {ROOT / 'tests' / 'fake_claude.py'} \"$@\"\n")
+    script = ROOT / "tests" / "fake_claude.py"
+    path.write_text(f"#!/bin/sh\nexec {sys.executable} {script} \"$@\"\n")
     path.chmod(path.stat().st_mode | stat.S_IEXEC)
     return str(path)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.jobs.fixtures import (
-    executions_of,
     execute,
+    executions_of,
     get_execution,
     make_task,
     marker,

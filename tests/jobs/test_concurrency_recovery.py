@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 
@@ -37,7 +38,7 @@ def test_cap_of_one_holds_with_three_workers_and_keeps_order(client, auth, ctx, 
     runs = [wait_final(client, auth(dev), i, 40) for i in ids]
     assert all(r["status"] == "completed" for r in runs)
     spans = sorted((r["started_at"], r["finished_at"]) for r in runs)
-    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert end <= start, f"two runs of a capped project overlapped: {spans}"
     assert [r["started_at"] for r in runs] == sorted(r["started_at"] for r in runs)
     # the other project was never held back by the first one's cap

@@ -13,7 +13,6 @@ from app.errors import AppError
 from app.extensions import db
 from app.models.execution import TaskExecution
 from app.models.task import Task
-from tests import factories
 from tests.jobs.fixtures import execute, make_task
 
 
