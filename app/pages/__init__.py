@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pkgutil
 from datetime import datetime
+from importlib import import_module
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, current_app, g, request
@@ -10,11 +12,14 @@ from flask import Blueprint, Flask, current_app, g, request
 from app.pages.auth import page_user
 
 bp = Blueprint("pages", __name__)
+_HELPERS = {"auth", "htmx"}  # modules without routes
 
 
 def register_pages(app: Flask) -> None:
-    from app.pages import admin, dashboard, profile, session  # noqa: F401 - routes register
-
+    # Every module of this package registers its routes on `bp` when imported.
+    for module in pkgutil.iter_modules(__path__):
+        if module.name not in _HELPERS:
+            import_module(f"{__name__}.{module.name}")
     app.register_blueprint(bp)
     app.context_processor(_template_context)
     app.add_template_filter(localtime, "localtime")
