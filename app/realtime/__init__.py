@@ -39,7 +39,7 @@ def _setup_hub(hub) -> None:
     from app.realtime import housekeeping
 
     cfg = hub.app.config
-    hub.add_periodic("performance", float(cfg["WS_PERFORMANCE_INTERVAL"]),
+    hub.add_periodic("performance", lambda: float(cfg["WS_PERFORMANCE_INTERVAL"]),
                      housekeeping.broadcast_performance)
     hub.add_periodic("watchdog", 1.0,
                      lambda h: h.watchdog(float(h.app.config["WS_SEND_TIMEOUT"])))

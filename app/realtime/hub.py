@@ -193,8 +193,10 @@ class Hub:
         for thread in self._threads:
             thread.join(timeout)
 
-    def add_periodic(self, name: str, interval: float, fn: Callable[[Hub], None]) -> None:
-        """Run `fn(hub)` every `interval` seconds on the ticker thread (inside an app context)."""
+    def add_periodic(self, name: str, interval: float | Callable[[], float],
+                     fn: Callable[[Hub], None]) -> None:
+        """Run `fn(hub)` every `interval` seconds (a number, or a function read each time) on
+        the ticker thread, inside an app context."""
         self._periodic.append({"name": name, "interval": interval, "fn": fn, "next": 0.0})
 
     def add_reconnect_hook(self, fn: Callable[[Hub], None]) -> None:
@@ -284,7 +286,7 @@ class Hub:
         # No silent retries: a dropped connection must surface here, so that clients are told
         # and their output streams re-read from the database.
         client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2,
-                                      socket_keepalive=True, health_check_interval=15,
+                                      health_check_interval=15,
                                       retry=Retry(NoBackoff(), 0))
         pubsub = client.pubsub()
         with self._lock:
@@ -385,7 +387,8 @@ class Hub:
                 for task in self._periodic:
                     if now < task["next"]:
                         continue
-                    task["next"] = now + task["interval"]
+                    every = task["interval"]
+                    task["next"] = now + float(every() if callable(every) else every)
                     try:
                         task["fn"](self)
                     except Exception:
