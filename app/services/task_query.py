@@ -10,18 +10,19 @@ EXISTS lookups on `task_tags` (indexed by tag).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, asc, desc, exists, select
+from sqlalchemy import ColumnElement, Select, and_, asc, desc, exists, func, intersect, select
 
 from app.errors import ValidationFailed
+from app.extensions import db
 from app.models.task import TASK_STATUSES, Task, TaskTag
 from app.models.user import User
 from app.services import search, validation
 from app.services.access import get_project, visible_project_ids
-from app.services.pagination import Page, paginate
+from app.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 
 SORTS = {"created_at": Task.created_at, "updated_at": Task.updated_at,
          "priority": Task.priority, "title": Task.title, "status": Task.status,
@@ -81,11 +82,25 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def task_query(user: User, filters: TaskFilters) -> Select:
-    """The SELECT for `filters` over the tasks `user` may see (not yet paginated)."""
+def all_tags(tags: list[str], set_based: bool = False) -> ColumnElement[bool]:
+    """Tasks carrying every one of `tags`. Two equivalent forms: one EXISTS per tag (best when
+    walking an index in sort order and stopping at a page), or one IN over the INTERSECT of
+    the tags' task ids (best for SQLite to count every match: 60 -> 24 ms at 100k tasks)."""
+    if set_based and len(tags) > 1:
+        return Task.id.in_(intersect(*(select(TaskTag.task_id).where(TaskTag.tag == t)
+                                       for t in tags)))
+    if set_based:
+        return Task.id.in_(select(TaskTag.task_id).where(TaskTag.tag == tags[0]))
+    return and_(*(has_tag(t) for t in tags))
+
+
+def task_query(user: User, filters: TaskFilters, for_count: bool = False) -> Select:
+    """The SELECT for `filters` over the tasks `user` may see (not yet paginated).
+    `for_count` picks the tag filter's form for counting on SQLite (see `all_tags`)."""
     query = select(Task).where(Task.deleted_at.is_(None))
     if filters.project_id is not None:
-        get_project(filters.project_id, user)  # 404 / 403 for the project itself
+        if not for_count:  # the page query, built first, has checked it
+            get_project(filters.project_id, user)  # 404 / 403 for the project itself
         query = query.where(Task.project_id == filters.project_id)
     elif not user.is_admin:  # deleted projects' tasks are deleted too: admins need no join
         query = query.where(Task.project_id.in_(visible_project_ids(user)))
@@ -100,8 +115,10 @@ def task_query(user: User, filters: TaskFilters) -> Select:
         query = query.where(Task.assigned_to == filters.assigned_to)
     if filters.priority is not None:
         query = query.where(Task.priority >= filters.priority)
-    for tag in dict.fromkeys(validation.tag(t) for t in split_list("tags", filters.tags)):
-        query = query.where(has_tag(tag))
+    tags = list(dict.fromkeys(validation.tag(t) for t in split_list("tags", filters.tags)))
+    if tags:
+        set_based = for_count and db.session.get_bind().dialect.name == "sqlite"
+        query = query.where(all_tags(tags, set_based))
     if filters.created_after is not None:
         query = query.where(Task.created_at >= _aware(filters.created_after))
     if filters.created_before is not None:
@@ -115,8 +132,52 @@ def task_query(user: User, filters: TaskFilters) -> Select:
     return query.order_by(direction(SORTS[filters.sort]), direction(Task.id))
 
 
-def list_tasks(user: User, filters: TaskFilters, page: int = 1, page_size: int = 50) -> Page:
-    return paginate(task_query(user, filters), page, page_size)
+@dataclass(slots=True)
+class TaskRow:
+    """A task in a list: the list fields and tags, read as plain rows (no ORM objects), which
+    `tasks.task_summary` serializes like a Task."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    title: str
+    status: str
+    priority: int
+    progress_percentage: int
+    assigned_to: uuid.UUID | None
+    executor: str
+    created_at: datetime
+    updated_at: datetime
+    tags: list[str] = field(default_factory=list)
+
+
+LIST_COLUMNS = (Task.id, Task.project_id, Task.title, Task.status, Task.priority,
+                Task.progress_percentage, Task.assigned_to, Task.executor, Task.created_at,
+                Task.updated_at)
+
+
+def list_tasks(user: User, filters: TaskFilters, page: int = 1,
+               page_size: int = DEFAULT_PAGE_SIZE) -> Page:
+    """One page of `TaskRow`s with the total. The total is counted in SQL, except when the
+    page itself proves it (a page that is not full is the last one): that saves a count over
+    every matching row on the last page and on small results."""
+    page = max(page, 1)
+    page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
+    query = task_query(user, filters)
+    rows = db.session.execute(query.with_only_columns(*LIST_COLUMNS)
+                              .limit(page_size).offset((page - 1) * page_size)).all()
+    if 0 < len(rows) < page_size or (page == 1 and not rows):
+        total = (page - 1) * page_size + len(rows)
+    else:
+        counted = task_query(user, filters, for_count=True)
+        total = db.session.scalar(counted.with_only_columns(func.count()).order_by(None)) or 0
+    items = [TaskRow(*row) for row in rows]
+    by_id = {item.id: item for item in items}
+    if by_id:
+        for task_id, tag in db.session.execute(
+                select(TaskTag.task_id, TaskTag.tag).where(TaskTag.task_id.in_(list(by_id)))
+                .order_by(TaskTag.task_id, TaskTag.position)):
+            by_id[task_id].tags.append(tag)
+    return Page(items=items, total=total, page=page, page_size=page_size)
 
 
 def filter_params(filters: TaskFilters) -> dict[str, Any]:
