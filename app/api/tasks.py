@@ -20,10 +20,11 @@ from app.api.validation import Body, Path, Response
 from app.errors import envelope
 from app.security import current_user
 from app.services import bulk, dependencies, task_query, tasks
-from app.services.validation import parse_id
+from app.services.validation import PRIORITY_MAX, PRIORITY_MIN, parse_id
 
 bp = blueprint("api_tasks", "/api/tasks", "Tasks", "Tasks, their history and dependencies")
 
+MAX_PAGE = 1_000_000  # far past any real list; keeps OFFSET inside a 64-bit integer
 SortField = Literal["created_at", "updated_at", "priority", "title", "status", "completed_at"]
 
 
@@ -55,9 +56,11 @@ class TaskUpdateBody(TaskFields):
 
 
 class TaskFilterQuery(PageQuery):
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="Page number, from 1")
     status: str | None = Field(None, description="One status or several, comma-separated")
     assigned_to: uuid.UUID | None = None
-    priority: int | None = Field(None, description="Minimum priority")
+    priority: int | None = Field(None, ge=PRIORITY_MIN, le=PRIORITY_MAX,
+                                 description="Minimum priority")
     tags: str | None = Field(None, description="Comma-separated; tasks carrying all of them")
     search: str | None = Field(None, max_length=500, description="See Search Syntax")
     created_after: datetime | None = Field(None, description="ISO 8601, inclusive")

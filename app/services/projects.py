@@ -179,6 +179,9 @@ def project_query(user: User, *, status: str | None = None, created_by: uuid.UUI
         query = query.where(Project.status.in_(wanted))
     if created_by:
         query = query.where(Project.created_by == created_by)
+    if search and "\x00" in search:
+        raise ValidationFailed("search", "must not contain NUL characters",
+                               code="VALIDATION_INVALID_FORMAT")
     for word in (search or "").split()[:20]:  # every word, anywhere in name or description
         pattern = "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace(
             "_", "\\_") + "%"

@@ -221,6 +221,8 @@ def parse(text: str | None, fields: tuple[str, ...]) -> Any | None:
         return None
     if len(text) > MAX_LENGTH:
         raise SearchError(f"at most {MAX_LENGTH} characters", MAX_LENGTH)
+    if "\x00" in text:
+        raise SearchError("NUL characters are not allowed", text.index("\x00"))
     return Parser(text, fields).parse()
 
 

@@ -38,6 +38,9 @@ def text(field: str, value: Any, *, max_length: int, min_length: int = 0,
         return None
     if not isinstance(value, str):
         raise ValidationFailed(field, "must be a string")
+    if "\x00" in value:  # PostgreSQL text cannot hold it; a 422, not a database error
+        raise ValidationFailed(field, "must not contain NUL characters",
+                               code="VALIDATION_INVALID_FORMAT")
     if strip:
         value = value.strip()
     if len(value) < min_length:
@@ -106,9 +109,13 @@ def json_object(field: str, value: Any, max_bytes: int = JSON_MAX_BYTES) -> dict
     if not isinstance(value, dict):
         raise ValidationFailed(field, "must be a JSON object")
     try:
-        size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+        serialized = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     except (TypeError, ValueError):
         raise ValidationFailed(field, "must be JSON-serializable") from None
+    size = len(serialized.encode())
+    if "\\u0000" in serialized:  # PostgreSQL JSONB rejects it
+        raise ValidationFailed(field, "must not contain NUL characters",
+                               code="VALIDATION_INVALID_FORMAT")
     if size > max_bytes:
         raise ValidationFailed(field, f"at most {max_bytes // 1024} KB serialized (got {size} "
                                       "bytes)", code="VALIDATION_VALUE_TOO_LONG")
