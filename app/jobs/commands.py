@@ -34,7 +34,7 @@ def _run(cmd: CommandRun) -> str:
     key = command_service.key(cmd.id)
     cid = cmd.id
     ttl = int(setting("ENGINE_HEARTBEAT_TTL"))
-    run_control.register_run(key, ttl, worker=common.worker_name(), owner="command")
+    record = run_control.register_run(key, ttl, worker=common.worker_name(), owner="command")
     runner = None
     try:
         writer = common.new_writer("command", cid)
@@ -52,7 +52,7 @@ def _run(cmd: CommandRun) -> str:
                                                 error_code="TASK_EXECUTION_FAILED",
                                                 error_message=f"Could not start: {exc}"))
             return "failed to start"
-        run_control.update_run(key, **common.process_identity(pid))
+        run_control.update_run(key, {**record, **common.process_identity(pid)})
         if command_service.mark_running(cid, common.worker_name(), pid) is None:
             runner.kill_now()
             return "cancelled before it started"

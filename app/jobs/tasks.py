@@ -6,13 +6,14 @@ import logging
 import shutil
 import uuid
 
+from sqlalchemy.orm import lazyload
+
 from app.errors import AppError
 from app.extensions import db
 from app.jobs import common
 from app.jobs.executors import claude, shell
 from app.jobs.runner import SpawnError
 from app.models.execution import TaskExecution
-from app.models.project import Project
 from app.models.task import Task
 from app.services import concurrency, environment, events, run_control, workspace
 from app.services import execution_lifecycle as lifecycle
@@ -30,7 +31,7 @@ def run_execution(execution_id: str) -> str:
         if ex is None or ex.status != "queued":
             return f"skipped ({ex.status if ex else 'missing'})"
         project_id = ex.project_id
-        limit = concurrency.limit_for(db.session.get(Project, project_id))
+        limit = concurrency.limit_of(project_id)
         ttl = int(setting("ENGINE_HEARTBEAT_TTL"))
         score = concurrency.line_score(ex.queue, ex.created_at)
         if not concurrency.acquire(project_id, eid, limit, ttl, score):
@@ -39,20 +40,20 @@ def run_execution(execution_id: str) -> str:
                 project_id=project_id, task_id=ex.task_id, execution_id=eid))
             lifecycle.promote(project_id)
             return "waiting for a project slot"
-        return _run(ex, ttl)
+        return _run(ex, ttl, limit)
     finally:
         db.session.remove()
 
 
-def _run(ex: TaskExecution, ttl: int) -> str:
+def _run(ex: TaskExecution, ttl: int, limit: int) -> str:
     key = lifecycle.key(ex.id)
     project_id, eid = ex.project_id, ex.id
-    run_control.register_run(key, ttl, worker=common.worker_name(), project_id=str(project_id),
-                             owner="execution")
+    record = run_control.register_run(key, ttl, worker=common.worker_name(),
+                                      project_id=str(project_id), owner="execution")
     runner = None
     try:
         writer = common.new_writer("execution", eid)
-        task = db.session.get(Task, ex.task_id)
+        task = db.session.get(Task, ex.task_id, options=[lazyload(Task.tag_rows)])
         try:
             argv, feed, parser, max_line = _plan(ex, task, writer)
             env = environment.build((task.meta or {}).get("environment"),
@@ -68,7 +69,7 @@ def _run(ex: TaskExecution, ttl: int) -> str:
             lifecycle.finish(eid, Outcome(status="failed", error_code="TASK_EXECUTION_FAILED",
                                           error_message=_spawn_message(ex, exc), retryable=False))
             return "failed to start"
-        run_control.update_run(key, **common.process_identity(pid))
+        run_control.update_run(key, {**record, **common.process_identity(pid)})
         if lifecycle.mark_running(eid, common.worker_name(), pid) is None:
             runner.kill_now()
             return "cancelled before it started"
@@ -85,7 +86,7 @@ def _run(ex: TaskExecution, ttl: int) -> str:
     finally:
         run_control.unregister_run(key)
         try:
-            lifecycle.release(project_id, eid)
+            lifecycle.release(project_id, eid, limit)
         except Exception:
             log.exception("could not release the slot of execution %s", eid)
 

@@ -69,10 +69,25 @@ def waiting_key(project_id: uuid.UUID | str) -> str:
     return f"engine:waiting:{project_id}"
 
 
+def limit_of(project_id: uuid.UUID | str) -> int:
+    """`limit_for` with one light query (no relationships loaded)."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+
+    limits = db.session.scalar(select(Project.resource_limits).where(
+        Project.id == uuid.UUID(str(project_id))))
+    return _limit(limits)
+
+
 def limit_for(project: Project | None) -> int:
     """The project's cap, else the server-wide MAX_CONCURRENT_TASKS."""
+    return _limit(project.resource_limits if project else None)
+
+
+def _limit(limits: dict | None) -> int:
     default = int(current_app.config.get("MAX_CONCURRENT_TASKS", 10))
-    raw = (project.resource_limits or {}).get("max_concurrent_tasks") if project else None
+    raw = (limits or {}).get("max_concurrent_tasks")
     try:
         value = int(raw) if raw is not None else default
     except (TypeError, ValueError):

@@ -17,11 +17,11 @@ from typing import Any
 
 import redis
 from sqlalchemy import select, update
+from sqlalchemy.orm import lazyload
 
 from app.errors import iso, utcnow
 from app.extensions import db
 from app.models.execution import TaskExecution
-from app.models.project import Project
 from app.models.task import Task
 from app.services import audit, concurrency, events, queues, run_control
 from app.services.durations import format_duration
@@ -118,6 +118,12 @@ def enqueue_created(ex: TaskExecution, description: str) -> None:
         raise
 
 
+def _task(task_id: uuid.UUID) -> Task:
+    """The task, fresh, without its tags (the engine never needs them)."""
+    return db.session.get(Task, task_id, populate_existing=True,
+                          options=[lazyload(Task.tag_rows)])
+
+
 def mark_running(execution_id: uuid.UUID, worker_name: str, pid: int | None
                  ) -> TaskExecution | None:
     """queued -> running, unless a cancel or clear got there first (then None)."""
@@ -126,13 +132,12 @@ def mark_running(execution_id: uuid.UUID, worker_name: str, pid: int | None
         update(TaskExecution)
         .where(TaskExecution.id == execution_id, TaskExecution.status == "queued")
         .values(status="running", started_at=now, heartbeat_at=now, worker_name=worker_name,
-                pid=pid)
-        .execution_options(synchronize_session=False))
+                pid=pid))
     if result.rowcount != 1:
         db.session.rollback()
         return None
-    ex = db.session.get(TaskExecution, execution_id, populate_existing=True)
-    task = db.session.get(Task, ex.task_id)
+    ex = db.session.get(TaskExecution, execution_id)  # updated in place by the statement
+    task = _task(ex.task_id)
     _record(ex, "queued", "running", None, details={"worker": worker_name, "pid": pid})
     change_status(task, "running", None, details={"execution_id": str(ex.id),
                                                   "attempt": ex.attempt}, check=False)
@@ -176,7 +181,7 @@ def finish(execution_id: uuid.UUID, outcome: Outcome, user_id: uuid.UUID | None 
             details={"exit_code": ex.exit_code, "error_code": ex.error_code,
                      "error_message": ex.error_message, "reason": ex.cancel_reason,
                      "duration": format_duration(duration_seconds(ex))})
-    task = db.session.get(Task, ex.task_id)
+    task = _task(ex.task_id)
     retries = int((ex.options or {}).get("retry_attempts") or 0)
     retry = None
     if outcome.status == "failed" and outcome.retryable and ex.attempt <= retries:
@@ -214,7 +219,7 @@ def cancel_queued(ex: TaskExecution, reason: str | None, user_id: uuid.UUID | No
         return False
     db.session.refresh(ex)
     _record(ex, "queued", "cancelled", user_id, details={"reason": reason})
-    task = db.session.get(Task, ex.task_id)
+    task = _task(ex.task_id)
     change_status(task, "cancelled", user_id, check=False,
                   details={"execution_id": str(ex.id), "reason": reason})
     _emit(ex, user_id)
@@ -224,21 +229,31 @@ def cancel_queued(ex: TaskExecution, reason: str | None, user_id: uuid.UUID | No
     return True
 
 
-def release(project_id: uuid.UUID, execution_id: uuid.UUID | None) -> None:
-    """Free a slot (if held), drop the run from its project's line, and start the next waiters."""
+def release(project_id: uuid.UUID, execution_id: uuid.UUID | None,
+            limit: int | None = None) -> None:
+    """Free a slot (if held), drop the run from its project's line, and start the next waiters.
+
+    One Redis script; the database is only read when somebody was actually waiting."""
     if execution_id is not None:
         concurrency.forget(project_id, execution_id)
-    promote(project_id)
+    if limit is None:
+        limit = concurrency.limit_of(project_id)
+    promoted = concurrency.release_and_promote(project_id, None, limit)
+    if promoted:
+        _requeue_promoted(project_id, promoted)
 
 
 def promote(project_id: uuid.UUID | str) -> None:
     """Give free slots of a project to its waiting runs and queue their jobs at the front."""
-    project = db.session.get(Project, uuid.UUID(str(project_id)))
-    limit = concurrency.limit_for(project)
+    limit = concurrency.limit_of(project_id)
+    promoted = concurrency.release_and_promote(project_id, None, limit)
+    if promoted:
+        _requeue_promoted(project_id, promoted)
+
+
+def _requeue_promoted(project_id: uuid.UUID | str, promoted: list[uuid.UUID]) -> None:
+    limit = None
     for _ in range(50):
-        promoted = concurrency.release_and_promote(project_id, None, limit)
-        if not promoted:
-            return
         rows = {e.id: e for e in db.session.scalars(
             select(TaskExecution).where(TaskExecution.id.in_(promoted)))}
         stale = False
@@ -251,4 +266,8 @@ def promote(project_id: uuid.UUID | str) -> None:
             queues.enqueue_run("execution", eid, ex.queue, at_front=True,
                                description=f"execution {eid} (slot freed)")
         if not stale:
+            return
+        limit = limit or concurrency.limit_of(project_id)
+        promoted = concurrency.release_and_promote(project_id, None, limit)
+        if not promoted:
             return

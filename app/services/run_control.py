@@ -52,21 +52,19 @@ def _job(key: str) -> str:
     return f"engine:job:{key}"
 
 
-def register_run(key: str, ttl: int, **info: Any) -> None:
+def register_run(key: str, ttl: int, **info: Any) -> dict[str, Any]:
     """Announce that this process runs `key`; the heartbeat must be refreshed within `ttl`."""
     record = {"host": HOST, "worker_pid": os.getpid(), "started": time.time(), **info}
     pipe = get_redis().pipeline(transaction=False)
     pipe.hset(RUNS, key, json.dumps(record, default=str))
     pipe.set(_hb(key), "1", ex=max(int(ttl), 1))
     pipe.execute()
+    return record
 
 
-def update_run(key: str, **info: Any) -> None:
-    r = get_redis()
-    raw = r.hget(RUNS, key)
-    record = json.loads(raw) if raw else {"host": HOST, "worker_pid": os.getpid()}
-    record.update(info)
-    r.hset(RUNS, key, json.dumps(record, default=str))
+def update_run(key: str, record: dict[str, Any]) -> None:
+    """Replace the run's record (the caller keeps it: one write, no read)."""
+    get_redis().hset(RUNS, key, json.dumps(record, default=str))
 
 
 def heartbeat(key: str, ttl: int) -> None:

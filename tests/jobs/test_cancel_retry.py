@@ -25,7 +25,8 @@ def test_cancel_running_leaves_no_process_behind(client, auth, dev, project, wor
     task = make_task(project, dev, f"sh -c 'sleep {tag} & sleep {tag}'")
     ex_id = execute(client, auth(dev), task.id).get_json()["data"]["execution_id"]
     wait_for(lambda: len(processes_with(tag)) >= 2, 10, message="both sleeps to start")
-    assert get_execution(client, auth(dev), ex_id)["status"] == "running"
+    wait_for(lambda: get_execution(client, auth(dev), ex_id)["status"] == "running", 10,
+             message="the execution to be running")
     resp = client.post(f"/api/tasks/{task.id}/cancel", json={"reason": "Requirements changed"},
                        headers=auth(dev))
     assert resp.status_code == 200, resp.get_json()
