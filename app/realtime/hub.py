@@ -83,6 +83,9 @@ class Subscriber:
         self.user_id = user_id
         self.session_id: str | None = None
         self.topics: set[str] = set()
+        # Output channels whose batches the owner does not need right now (it is reading the
+        # same lines from storage); the hub skips them for this subscriber.
+        self.muted: set[str] = set()
         self.max_pending = max_pending
         self.overflowed = False
         self.closed = False
@@ -372,7 +375,8 @@ class Hub:
         batch = OutputBatch(channel, message)
         weight = max(len(batch.lines), 1)
         for sub in state.subscribers:
-            sub.offer(("output", batch), weight)
+            if channel not in sub.muted:
+                sub.offer(("output", batch), weight)
 
     def _broadcast_control(self, item: Item) -> None:
         for sub in self._subscribers:

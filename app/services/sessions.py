@@ -24,6 +24,7 @@ from sqlalchemy import and_, or_, select, update
 
 from app.errors import AppError, ValidationFailed, iso, utcnow
 from app.extensions import db
+from app.models.command import CommandRun
 from app.models.project import Project
 from app.models.session import SessionEvent, SessionSnapshot, UserSession
 from app.models.task import Task
@@ -79,8 +80,15 @@ def session_detail(session: UserSession) -> dict[str, Any]:
                       "status": task.status if alive else "deleted"})
     events_count = db.session.scalar(select(db.func.count()).select_from(SessionEvent).where(
         SessionEvent.session_id == session.id)) or 0
+    commands = list(state.get("commands", []))
+    known = {c.get("command_id") for c in commands}
+    for run in db.session.scalars(select(CommandRun).where(
+            CommandRun.session_id == session.id).order_by(CommandRun.created_at)):
+        if str(run.id) not in known:
+            commands.append({"command_id": str(run.id), "command": run.command[:500],
+                             "run_at": iso(run.created_at), "status": run.status})
     return {**session_dict(session, project.name if project else None),
-            "state": {"tasks": tasks, "commands": state.get("commands", [])},
+            "state": {"tasks": tasks, "commands": commands[-MAX_COMMANDS_KEPT:]},
             "history_count": events_count}
 
 
@@ -255,23 +263,36 @@ def delete_session(session_id: uuid.UUID, user: User) -> dict[str, Any]:
 
 def history(session_id: uuid.UUID, user: User, page: int = 1, page_size: int = 50,
             order: str = "asc") -> dict[str, Any]:
+    """The session's events, plus the commands run with its id (`command_runs.session_id`,
+    as the commands API records them), oldest first unless `order` is desc."""
     session = _load(session_id, user)
-    sort = (SessionEvent.created_at, SessionEvent.id)
-    query = select(SessionEvent).where(SessionEvent.session_id == session.id).order_by(
-        *(c.desc() for c in sort) if order == "desc" else sort)
-    result = paginate(query, page, page_size)
-    user_ids = {e.user_id for e in result.items if e.user_id}
+    entries = [(e.created_at, e.id, {"id": e.id, "action": e.event_type, "user_id": e.user_id,
+                                     "details": e.details or {}})
+               for e in db.session.scalars(select(SessionEvent).where(
+                   SessionEvent.session_id == session.id))]
+    recorded = {str((x[2]["details"] or {}).get("command_id")) for x in entries
+                if x[2]["action"] == "command_run"}
+    for run in db.session.scalars(select(CommandRun).where(
+            CommandRun.session_id == session.id)):
+        if str(run.id) not in recorded:
+            entries.append((run.created_at, 0, {
+                "id": f"command-{run.id}", "action": "command_run", "user_id": run.user_id,
+                "details": {"command_id": str(run.id), "command": run.command[:500],
+                            "status": run.status, "exit_code": run.exit_code}}))
+    entries.sort(key=lambda x: (x[0], x[1]), reverse=order == "desc")
+    total = len(entries)
+    chunk = entries[(page - 1) * page_size: page * page_size]
+    user_ids = {x[2]["user_id"] for x in chunk if x[2]["user_id"]}
     names = {u.id: u.display_name for u in db.session.scalars(
         select(User).where(User.id.in_(user_ids)))} if user_ids else {}
+    result = Page(items=chunk, total=total, page=page, page_size=page_size)
     return {
         "session_id": str(session.id),
-        "history": [{"id": e.id, "timestamp": iso(e.created_at), "action": e.event_type,
-                     "user_id": str(e.user_id) if e.user_id else None,
-                     "user_name": names.get(e.user_id), "details": e.details or {}}
-                    for e in result.items],
-        "total": result.total, "page": result.page, "page_size": result.page_size,
-        "pages": result.pages, "has_next": result.has_next,
-        "has_previous": result.has_previous,
+        "history": [{**x[2], "timestamp": iso(x[0]),
+                     "user_id": str(x[2]["user_id"]) if x[2]["user_id"] else None,
+                     "user_name": names.get(x[2]["user_id"])} for x in chunk],
+        "total": total, "page": page, "page_size": page_size, "pages": result.pages,
+        "has_next": result.has_next, "has_previous": result.has_previous,
     }
 
 
