@@ -26,7 +26,7 @@ from app.models.task import TASK_STATUSES
 from app.pages import bp
 from app.pages.auth import login_required, page_user
 from app.pages.htmx import render
-from app.pages.page_forms import errors_of, project_people
+from app.pages.page_forms import project_people
 from app.services import analytics, project_views, projects, task_query
 from app.services.access import get_project
 from app.services.analytics import PERIODS
@@ -73,15 +73,15 @@ def _board_context(project_id: uuid.UUID) -> dict[str, Any]:
     columns: dict[str, list] = {s: [] for s in TASK_STATUSES}
     counts = dict.fromkeys(TASK_STATUSES, 0)
     more = dict.fromkeys(TASK_STATUSES, False)
-    filter_errors: dict[str, str] = {}
+    filter_error = None
     try:
         for status in TASK_STATUSES:
             columns[status], counts[status], more[status] = _column(filters, status, 1)
-    except AppError as exc:  # a malformed search: shown under the search box
-        filter_errors = errors_of(exc)
+    except AppError as exc:  # a malformed search (with its position): shown above the board
+        filter_error = exc.message
     return {"p": projects.project_dict(project), "tab": "board", "columns": columns,
             "counts": counts, "more": more, "labels": COLUMN_LABELS, "filters": raw,
-            "filter_errors": filter_errors, "tags": project_views.project_tags(project.id, user),
+            "filter_error": filter_error, "tags": project_views.project_tags(project.id, user),
             "people": project_people(project), "statuses": TASK_STATUSES,
             "board_url": board_url}
 
@@ -100,8 +100,8 @@ def project_board_more(project_id: uuid.UUID, status: str):
     filters, raw = _filters(project_id)
     page = max(int(request.args["page"]), 2) if request.args.get("page", "").isdigit() else 2
     cards, _total, has_next = _column(filters, status, page)
-    return render(BOARD_PAGE, "partials/projects/_board_more.html", column=status,
-                  cards=cards, has_next=has_next, page=page, filters=raw,
+    return render("partials/projects/_board_more.html", column=status,
+                  cards=cards, has_next=has_next, loaded_page=page, filters=raw,
                   p={"id": str(project_id)}, board_url=board_url)
 
 

@@ -118,19 +118,24 @@ def project_create():
     return go(f"/projects/{created.id}")
 
 
+def _owned(project_id: uuid.UUID):
+    """The project, if the caller may change it (else the 403/404 page, as the API refuses)."""
+    project = get_project(project_id, page_user())
+    projects.check_owner(project, page_user())
+    return project
+
+
 @bp.get("/projects/<uuid:project_id>/edit")
 @login_required("write")
 def project_edit(project_id: uuid.UUID):
-    project = get_project(project_id, page_user())
-    projects.check_owner(project, page_user())
-    return render(FORM_PAGE, **_form_context(projects.project_dict(project)))
+    return render(FORM_PAGE, **_form_context(projects.project_dict(_owned(project_id))))
 
 
 @bp.post("/projects/<uuid:project_id>")
 @login_required("write")
 def project_update(project_id: uuid.UUID):
     user = page_user()
-    current = projects.project_dict(get_project(project_id, user))
+    current = projects.project_dict(_owned(project_id))
     try:
         projects.update_project(project_id, user, _form_data(request.form, False))
     except AppError as exc:
@@ -164,6 +169,7 @@ def project_detail(project_id: uuid.UUID):
 @login_required("write")
 def project_archive(project_id: uuid.UUID, action: str):
     status = "archived" if action == "archive" else "active"
+    _owned(project_id)
     try:
         projects.update_project(project_id, page_user(), {"status": status})
     except AppError as exc:
@@ -193,6 +199,7 @@ def project_clone_submit(project_id: uuid.UUID):
 @bp.post("/projects/<uuid:project_id>/delete")
 @login_required("write")
 def project_delete(project_id: uuid.UUID):
+    _owned(project_id)
     if request.form.get("confirm") != "yes":
         return render(DETAIL_PAGE, "partials/projects/_actions.html", **_detail_context(
             project_id, action_error="Deleting needs confirmation."))
