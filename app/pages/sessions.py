@@ -99,7 +99,7 @@ def session_settings(session_id: uuid.UUID):
         return render(DETAIL_PAGE, "partials/sessions/_body.html", **_detail_context(
             session_id, errors=errors_of(exc), settings_json=raw))
     return render(DETAIL_PAGE, "partials/sessions/_body.html",
-                  **_detail_context(session_id, notice="Settings saved."))
+                  **_detail_context(session_id, notice="Settings saved"))
 
 
 @bp.post("/sessions/<uuid:session_id>/restore")
