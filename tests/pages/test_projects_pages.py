@@ -331,3 +331,15 @@ def test_analytics_page_and_period_switch_carry_chart_data(page_client, develope
     assert len(json.loads(week[b"trend"])["labels"]) == 7
     assert b'id="analytics-team"' in switched.data and developer.username.encode() in \
         switched.data
+
+
+def test_history_restore_gets_the_whole_page(page_client, developer, project_of):
+    """htmx re-fetches a pushed URL it has no snapshot of with HX-Request and
+    HX-History-Restore-Request, and puts the answer in <body>: it must be the page."""
+    project = project_of(developer)
+    client = page_client(developer)
+    headers = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    for url in ("/projects?search=x", f"/projects/{project.id}/board?tag=a",
+                f"/projects/{project.id}/analytics?period=7d"):
+        assert b"<html" in client.get(url, headers=headers).data, url
+        assert b"<html" not in client.hx_get(url).data, url
