@@ -19,7 +19,9 @@ DEFAULTS: dict[str, Any] = {
     "WS_MAX_PENDING": 1000,           # messages queued for one client before it is dropped
     "WS_SEND_TIMEOUT": 10.0,          # one write blocked this long: the client is cut off
     "WS_PERFORMANCE_INTERVAL": 5.0,   # seconds between performance_data messages
-    "SOCK_SERVER_OPTIONS": {"ping_interval": 25, "max_message_size": 64 * 1024},
+    "WS_PING_INTERVAL": 25.0,         # the socket's own loop pings; no answer by the next: close
+    # No simple_websocket ping thread: its pings could land inside a frame we are writing.
+    "SOCK_SERVER_OPTIONS": {"max_message_size": 64 * 1024},
 }
 
 

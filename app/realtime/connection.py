@@ -55,6 +55,12 @@ class ClientConnection:
         self.sub = Subscriber(self._accepts, max_pending=int(cfg.get("WS_MAX_PENDING", 1000)))
         self.transport = Transport(ws, self.sub)
         self.sub.on_abort = self.transport.abort
+        self.sub.try_direct = self._direct_output
+        # Held while taking items from the queue and writing them; the hub's direct writes
+        # try it without waiting, so socket writes are never concurrent nor out of order.
+        self._write_lock = threading.Lock()
+        self._closing = False
+        self.ping_interval = float(cfg.get("WS_PING_INTERVAL", 25.0))
         self.session_ref = session_ref
         self.auth_timeout = float(cfg.get("WS_AUTH_TIMEOUT", AUTH_TIMEOUT))
         self.session_id: str | None = None
@@ -66,7 +72,7 @@ class ClientConnection:
         self.task_projects: set[str] = set()
         self.streams: dict[str, streams.Stream] = {}
         self._visible: dict[str, tuple[bool, float]] = {}
-        self._out: list[str] = []
+        self._out: list[str | bytes] = []
         self._client_backlog = 0
         self.remote = request.remote_addr
         self.opened = time.monotonic()
@@ -82,34 +88,43 @@ class ClientConnection:
             self._loop()
         except _Close as close:
             code, reason = close.code, close.reason
-            self._flush_quietly()
+            with self._write_lock:
+                self._closing = True
+                self._flush_quietly()
         except Exception:
             log.exception("websocket %s failed", self.sub.id)
         finally:
+            self._closing = True
             self._cleanup(code, reason)
 
     def _loop(self) -> None:
         deadline = time.monotonic() + self.auth_timeout
         recheck = time.monotonic() + RECHECK_SECONDS
+        ping = time.monotonic() + self.ping_interval
         while not self.sub.closed:
             now = time.monotonic()
-            wait = (deadline if self.user_id is None else recheck) - now
-            items = self.sub.get_batch(max(wait, 0.0) + 0.01)
-            if self.sub.overflowed:
-                self._too_slow()
-            for item in items:
-                self._handle(item)
-            self._flush()
-            now = time.monotonic()
-            if self.user_id is None and now >= deadline:
-                self._out.append(protocol.error(
-                    "AUTH_TOKEN_MISSING",
-                    f"Send an authenticate message within {self.auth_timeout:g} seconds"))
-                raise _Close(POLICY_VIOLATION, "authentication timeout")
-            if self.user_id is not None and now >= recheck:
-                recheck = now + RECHECK_SECONDS
-                self._recheck()
+            wait = min(deadline if self.user_id is None else recheck, ping) - now
+            self.sub.wait(max(wait, 0.0) + 0.01)
+            with self._write_lock:
+                if self.sub.overflowed:
+                    self._too_slow()
+                for item in self.sub.get_batch(0):
+                    self._handle(item)
                 self._flush()
+                now = time.monotonic()
+                if self.user_id is None and now >= deadline:
+                    self._out.append(protocol.error(
+                        "AUTH_TOKEN_MISSING",
+                        f"Send an authenticate message within {self.auth_timeout:g} seconds"))
+                    raise _Close(POLICY_VIOLATION, "authentication timeout")
+                if now >= ping:
+                    ping = now + self.ping_interval
+                    if not self.transport.ping():
+                        raise _Close(POLICY_VIOLATION, "ping timeout")
+                if self.user_id is not None and now >= recheck:
+                    recheck = now + RECHECK_SECONDS
+                    self._recheck()
+                    self._flush()
 
     def _read_loop(self) -> None:
         """Client frames into the queue; stop reading a client that floods us."""
@@ -179,6 +194,8 @@ class ClientConnection:
             self._guard(self._on_event, value)
         elif kind == "output":
             self._guard(self._on_output, value)
+        elif kind == "raw":  # the rest of a frame the hub could only partly write
+            self._out.append(value)
         elif kind == "perf":
             if "system" in self.sub.topics:
                 self._send(protocol.message("performance_data", value))
@@ -403,10 +420,43 @@ class ClientConnection:
         rendered = batch.rendered(stream.key, lambda b: [
             (line["seq"], protocol.output_line(b.owner_type, b.owner_id, line, stream.extra))
             for line in b.lines])
-        for seq, text in rendered:
+        if self.transport.plain and first == batch.lines[0]["seq"]:
+            self._out.append(self._batch_frames(batch, stream))  # all new: the shared buffer
+            stream.last_seq = batch.lines[-1]["seq"]
+            return
+        for seq, part in rendered:
             if seq > stream.last_seq:
-                self._out.append(text)
+                self._out.append(part)
                 stream.last_seq = seq
+
+    def _direct_output(self, batch: OutputBatch) -> bool:
+        """Hub thread: write a live batch straight to the socket when nothing is queued or
+        being written for this client and the batch continues the stream exactly. What does
+        not fit in the socket buffer goes to the front of the queue, so order holds."""
+        if self._closing or not self._write_lock.acquire(blocking=False):
+            return False
+        try:
+            stream = self.streams.get(f"{batch.owner_type}:{batch.owner_id}")
+            if (stream is None or self.sub.queued or self._out or not batch.lines
+                    or batch.lines[0].get("seq") != stream.last_seq + 1
+                    or not self.transport.plain):
+                return False
+            data = self._batch_frames(batch, stream)
+            sent = self.transport.try_send(data)
+            if sent < 0:
+                return False
+            stream.last_seq = batch.lines[-1]["seq"]
+            if sent < len(data):
+                self.sub.put_control(("raw", data[sent:]))
+            return True
+        finally:
+            self._write_lock.release()
+
+    def _batch_frames(self, batch: OutputBatch, stream: streams.Stream) -> bytes:
+        """All of a batch's lines as frames in one buffer, built once for every socket."""
+        return batch.rendered(f"{stream.key}#all", lambda b: b"".join(
+            protocol.frame(protocol.output_line(b.owner_type, b.owner_id, line, stream.extra))
+            for line in b.lines))
 
     def _finish(self, stream: streams.Stream, status: dict[str, Any]) -> None:
         self.streams.pop(stream.key, None)

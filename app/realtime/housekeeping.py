@@ -28,10 +28,18 @@ def broadcast_performance(hub: Hub) -> None:
 
 
 def refresh_counters(hub: Hub) -> None:
-    """This process's socket count for health, and its users' connection-cap entries."""
+    """This process's socket count for health, its users' connection-cap entries, and its hub
+    figures (`realtime:hub:<process>`, for operators and bench/fanout.py)."""
+    from app.extensions import get_redis
+
     subs = [s for s in hub.subscribers() if not s.closed]
     shared_metrics.set_process_websockets(len(subs), ttl=30)
     limits.refresh((s.user_id, s.id) for s in subs if s.user_id)
+    key = "realtime:hub:" + shared_metrics.process_key().removeprefix(shared_metrics.WS_PREFIX)
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.hset(key, mapping=hub.stats())
+    pipe.expire(key, 30)
+    pipe.execute()
 
 
 def keep_sessions_alive(hub: Hub) -> None:

@@ -92,6 +92,9 @@ class Subscriber:
         self.dropped = 0
         self.busy_since: float | None = None  # set by the owner around a blocking send
         self.on_abort: Callable[[], None] | None = None
+        # Optional fast path for output: write a batch straight to the client if that can be
+        # done at once and in order; False means "queue it" (see Hub._dispatch).
+        self.try_direct: Callable[[OutputBatch], bool] | None = None
         self._items: deque[tuple[Item, int]] = deque()
         self._pending = 0
         self._cond = threading.Condition()
@@ -117,6 +120,17 @@ class Subscriber:
         with self._cond:
             self._items.append((item, 0))
             self._cond.notify()
+
+    def wait(self, timeout: float | None) -> bool:
+        """Wait (without taking anything) until something is queued; True if something is."""
+        with self._cond:
+            if not self._items and not self.overflowed and not self.closed:
+                self._cond.wait(timeout)
+            return bool(self._items)
+
+    @property
+    def queued(self) -> int:
+        return len(self._items)
 
     def get_batch(self, timeout: float | None, limit: int = 500) -> list[Item]:
         """Everything queued (up to `limit`), waiting up to `timeout` for the first item."""
@@ -167,6 +181,8 @@ class Hub:
         self.connected = threading.Event()
         self.reconnects = 0
         self.messages = 0
+        self.direct = 0   # output batches written straight to a socket by the listener
+        self.queued = 0   # ... and handed to the socket's own thread instead
         self._lock = threading.Lock()
         self._subscribers: tuple[Subscriber, ...] = ()
         self._channels: dict[str, _Channel] = {}
@@ -249,6 +265,12 @@ class Hub:
 
     def channel_count(self) -> int:
         return len(self._channels)
+
+    def stats(self) -> dict[str, int]:
+        subs = self._subscribers
+        return {"sockets": len(subs), "channels": len(self._channels),
+                "messages": self.messages, "direct": self.direct, "queued": self.queued,
+                "dropped": sum(s.dropped for s in subs), "reconnects": self.reconnects}
 
     def _wake(self) -> None:
         """Make the listener look at pending (un)subscribe requests right away."""
@@ -375,8 +397,14 @@ class Hub:
         batch = OutputBatch(channel, message)
         weight = max(len(batch.lines), 1)
         for sub in state.subscribers:
-            if channel not in sub.muted:
-                sub.offer(("output", batch), weight)
+            if channel in sub.muted:
+                continue
+            direct = sub.try_direct
+            if direct is not None and direct(batch):
+                self.direct += 1
+                continue
+            self.queued += 1
+            sub.offer(("output", batch), weight)
 
     def _broadcast_control(self, item: Item) -> None:
         for sub in self._subscribers:

@@ -167,6 +167,17 @@ def _validation_error(exc: ValidationError) -> ProtocolError:
 
 # ------------------------------------------------------------------ server messages
 
+def frame(text: str) -> bytes:
+    """`text` as one unmasked, uncompressed server text frame (RFC 6455 §5.2)."""
+    payload = text.encode()
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return bytes((0x81, 126)) + n.to_bytes(2, "big") + payload
+    return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
+
+
 def dumps(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), default=str)
 

@@ -22,13 +22,15 @@ from tests.realtime import producer as prod
 
 
 class RawClient:
-    def __init__(self, base_url: str, session_id: str, rcvbuf: int = 4096) -> None:
+    def __init__(self, base_url: str, session_id: str, rcvbuf: int = 4096,
+                 extensions: list | None = None) -> None:
         parts = urlsplit(base_url)
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.connect((parts.hostname, parts.port))
         self.conn = WSConnection(ConnectionType.CLIENT)
-        self.sock.sendall(self.conn.send(Request(host=parts.hostname, target=f"/ws/{session_id}")))
+        self.sock.sendall(self.conn.send(Request(host=parts.hostname, target=f"/ws/{session_id}",
+                                                 extensions=extensions or [])))
         self.messages: list[dict] = []
         self.closed = False
         self._partial = ""
@@ -162,3 +164,25 @@ def test_a_client_that_falls_too_far_behind_is_told_and_disconnected(
     seqs = [m["data"]["seq"] for m in slow.messages if m["type"] == "command_output"]
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) < 3000
     assert error["details"]["resume_after_seq"][f"command:{command}"] == seqs[-1]
+
+
+def test_a_compressing_client_gets_the_same_stream(app, server, developer, token, new_session,
+                                                   command):
+    """Browsers negotiate permessage-deflate: then frames are encoded per connection, not
+    shared; the stream must be the same."""
+    from wsproto.extensions import PerMessageDeflate
+
+    client = RawClient(server, new_session(developer), rcvbuf=1 << 20,
+                       extensions=[PerMessageDeflate()])
+    assert client.conn.connection._proto.extensions  # deflate really is on
+    client.send(type="authenticate", token=token(developer))
+    client.send(type="subscribe", channel="command_output", command_id=str(command))
+    client.read_until(lambda: any(m["type"] == "subscribed" for m in client.messages))
+    p = prod.Producer(app, "command", command)
+    p.write(40, batch=4, pad=200)
+    p.finish()
+    client.read_until(lambda: any(m["type"] == "command_completed" for m in client.messages))
+    lines = [m["data"] for m in client.messages if m["type"] == "command_output"]
+    assert [d["seq"] for d in lines] == list(range(1, 41))
+    assert lines[5]["content"] == "line 6" + "." * 200 + "\n"
+    client.close()
