@@ -73,5 +73,10 @@
     });
   });
   document.addEventListener("htmx:afterSettle", init);
-  init();
+  // On a full page load this script runs before the rest of the body is parsed.
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
 })();

@@ -22,5 +22,4 @@
   document.addEventListener("htmx:afterSettle", place);
   document.addEventListener("htmx:oobAfterSwap", place);
   document.addEventListener("htmx:wsAfterMessage", place);
-  place();
 })();

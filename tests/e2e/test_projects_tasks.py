@@ -224,7 +224,10 @@ def test_analytics_period_switch_redraws_without_reload(app, page_for, developer
         project = factories.project(developer)
         owner = db.session.get(type(developer), developer.id)
         factories.task(project, owner, status="completed", actual_duration=90)
-    page = page_for(developer, f"/projects/{project.id}")
+    page = page_for(developer, f"/projects/{project.id}/analytics")     # a full page load
+    expect(page.locator("#analytics[data-charts-ready='1']")).to_have_count(1)
+    page.click("nav.tabs >> text=Overview")
+    page.wait_for_url(re.compile(rf"/projects/{UUID}$"))
     page.click("nav.tabs >> text=Analytics")                   # a boosted navigation
     page.wait_for_url("**/analytics")
     expect(page.locator("#analytics[data-charts-ready='1']")).to_have_count(1)
