@@ -76,3 +76,53 @@ def task(project, creator, title: str | None = None, **kwargs):
     created = create_task(creator, data)
     _override(created, kwargs)
     return _detached(created)
+
+
+def execution(task, user, status: str = "running", **columns):
+    """A task execution row as the engine leaves it (no job queued: for pages and sockets
+    that only read runs). Call inside an app context; returns its id."""
+    from app.errors import utcnow
+    from app.models.execution import TaskExecution
+
+    run = TaskExecution(task_id=task.id, project_id=task.project_id, triggered_by=user.id,
+                        status=status, executor=columns.pop("executor", "shell"),
+                        command=columns.pop("command", "make"), started_at=utcnow(),
+                        **columns)
+    db.session.add(run)
+    db.session.commit()
+    return run.id
+
+
+def command(user, project=None, status: str = "running", command_line: str = "make test",
+            **columns):
+    """A command run row (no job queued). Call inside an app context; returns its id."""
+    from app.errors import utcnow
+    from app.models.command import CommandRun
+
+    run = CommandRun(user_id=user.id, project_id=project.id if project else None,
+                     command=command_line, status=status, started_at=utcnow(), **columns)
+    db.session.add(run)
+    db.session.commit()
+    return run.id
+
+
+def output_lines(owner_type: str, owner_id, lines, start: int = 1) -> int:
+    """Store output lines in bulk: `lines` are strings or dicts (content, stream, kind, data),
+    numbered from `start`. Returns the last seq. Call inside an app context."""
+    from sqlalchemy import insert
+
+    from app.errors import utcnow
+    from app.models.execution import OutputLine
+
+    now = utcnow()
+    rows = []
+    for seq, line in enumerate(lines, start):
+        item = {"content": line} if isinstance(line, str) else dict(line)
+        rows.append({"owner_type": owner_type, "owner_id": owner_id, "seq": seq,
+                     "stream": item.get("stream", "stdout"), "kind": item.get("kind", "line"),
+                     "content": item.get("content", ""), "data": item.get("data"),
+                     "timestamp": now})
+    for i in range(0, len(rows), 5000):
+        db.session.execute(insert(OutputLine), rows[i:i + 5000])
+    db.session.commit()
+    return start + len(rows) - 1
