@@ -32,6 +32,9 @@ def register_realtime(app: Flask) -> None:
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
     app.register_blueprint(bp)
+    from app.realtime.pages_socket import register_pages_socket
+
+    register_pages_socket(app)  # /ws/pages: the HTML pages' socket (issue 6B)
     events.add_sink(webhooks.sink)
     app.extensions.setdefault("realtime_hub_setup", []).append(_setup_hub)
 
