@@ -19,6 +19,19 @@
     });
   }
 
+  // The socket's state, shown next to the filters (and read by the browser tests).
+  function live(state) {
+    return function (e) {
+      const host = e.target && e.target.closest && e.target.closest("#board-live");
+      const label = document.getElementById("board-live-state");
+      if (!host || !label) { return; }
+      host.dataset.live = state;
+      label.textContent = state === "open" ? "● Live" : "Reconnecting…";
+      label.className = "live-state live-" + state;
+    };
+  }
+  document.addEventListener("htmx:wsOpen", live("open"));
+  document.addEventListener("htmx:wsClose", live("closed"));
   document.addEventListener("htmx:afterSettle", place);
   document.addEventListener("htmx:oobAfterSwap", place);
   document.addEventListener("htmx:wsAfterMessage", place);
