@@ -181,12 +181,6 @@ def test_cancel_a_running_task_changes_its_state_without_reload(app, page_for, d
     assert _execution(app, execution_id).status == "cancelled"
 
 
-LIVE = pytest.mark.xfail(strict=False, reason="needs 6B's /ws/pages socket (pushes the fragments); "
-                                             "not committed when this was written (it passed "
-                                             "against 6B's working tree)")
-
-
-@LIVE
 def test_board_card_moves_live_when_its_task_changes_status(app, page_for, developer,
                                                             shared_project):
     project, task = shared_project
@@ -208,7 +202,6 @@ def test_board_card_moves_live_when_its_task_changes_status(app, page_for, devel
     assert page.evaluate("window.samePage") is True
 
 
-@LIVE
 def test_task_page_status_and_buttons_follow_changes_live(app, page_for, developer,
                                                           shared_project):
     _project, task = shared_project
