@@ -19,6 +19,7 @@ import argparse
 import os
 import random
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -222,7 +223,10 @@ def main() -> None:
                 conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
     else:
-        run(args.database or f"sqlite:///{TMP / 'bench.db'}", args.tasks, args.requests)
+        try:
+            run(args.database or f"sqlite:///{TMP / 'bench.db'}", args.tasks, args.requests)
+        finally:
+            shutil.rmtree(TMP, ignore_errors=True)  # the 100k-task database is ~100 MB
 
 
 if __name__ == "__main__":
