@@ -209,24 +209,28 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    if args.database and args.database.startswith("postgresql"):
-        schema = f"bench_{secrets.token_hex(4)}"
-        admin = sa.create_engine(args.database, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in args.database else "?"
-        url = f"{args.database}{sep}options={quote(f'-csearch_path={schema}')}"
-        try:
-            run(url, args.tasks, args.requests)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
-    else:
-        try:
+    try:
+        if args.database and args.database.startswith("postgresql"):
+            run_postgresql(args.database, args.tasks, args.requests)
+        else:
             run(args.database or f"sqlite:///{TMP / 'bench.db'}", args.tasks, args.requests)
-        finally:
-            shutil.rmtree(TMP, ignore_errors=True)  # the 100k-task database is ~100 MB
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)  # the 100k-task SQLite database is ~100 MB
+
+
+def run_postgresql(base: str, n: int, requests: int) -> None:
+    """In a private schema, dropped afterwards."""
+    schema = f"bench_{secrets.token_hex(4)}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        run(f"{base}{sep}options={quote(f'-csearch_path={schema}')}", n, requests)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 if __name__ == "__main__":
