@@ -21,11 +21,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import AppError, iso
 from app.extensions import db
-from app.models.project import Project
 from app.models.user import User
-from app.realtime import feed, limits, protocol, streams
-from app.realtime.hub import Item, OutputBatch, Subscriber, get_hub
-from app.realtime.protocol import ProtocolError
+from app.realtime import limits, protocol, streams
+from app.realtime.hub import Item, Subscriber, get_hub
+from app.realtime.output import OutputStreams
+from app.realtime.protocol import Close, ProtocolError
+from app.realtime.routing import EventRouting
 from app.realtime.transport import POLICY_VIOLATION, Transport
 from app.security import is_revoked
 from app.services import access, sessions
@@ -34,20 +35,10 @@ from app.services import metrics as shared_metrics
 log = logging.getLogger(__name__)
 AUTH_TIMEOUT = 10.0
 RECHECK_SECONDS = 30.0
-VISIBILITY_TTL = 30.0
 MAX_CLIENT_BACKLOG = 200
 
 
-class _Close(Exception):
-    """End the connection after sending `frames` (already queued in `_out`)."""
-
-    def __init__(self, code: int = POLICY_VIOLATION, reason: str = "") -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
-class ClientConnection:
+class ClientConnection(OutputStreams, EventRouting):
     def __init__(self, ws: Any, session_ref: str, app: Flask) -> None:
         cfg = app.config
         self.app = app
@@ -86,7 +77,7 @@ class ClientConnection:
         code, reason = 1000, ""
         try:
             self._loop()
-        except _Close as close:
+        except Close as close:
             code, reason = close.code, close.reason
             with self._write_lock:
                 self._closing = True
@@ -116,11 +107,11 @@ class ClientConnection:
                     self._out.append(protocol.error(
                         "AUTH_TOKEN_MISSING",
                         f"Send an authenticate message within {self.auth_timeout:g} seconds"))
-                    raise _Close(POLICY_VIOLATION, "authentication timeout")
+                    raise Close(POLICY_VIOLATION, "authentication timeout")
                 if now >= ping:
                     ping = now + self.ping_interval
                     if not self.transport.ping():
-                        raise _Close(POLICY_VIOLATION, "ping timeout")
+                        raise Close(POLICY_VIOLATION, "ping timeout")
                 if self.user_id is not None and now >= recheck:
                     recheck = now + RECHECK_SECONDS
                     self._recheck()
@@ -181,7 +172,7 @@ class ClientConnection:
             f"Client too slow: more than {self.sub.max_pending} messages waiting; disconnected. "
             "Reconnect and resubscribe with after_seq to resume output.",
             {"reason": "too_slow", "limit": self.sub.max_pending, "resume_after_seq": resume})]
-        raise _Close(POLICY_VIOLATION, "client too slow")
+        raise Close(POLICY_VIOLATION, "client too slow")
 
     # ------------------------------------------------------------ dispatch
 
@@ -202,18 +193,18 @@ class ClientConnection:
         elif kind == "hub":
             self._guard(self._on_hub, value)
         elif kind == "closed":
-            raise _Close(1000, "client closed")
+            raise Close(1000, "client closed")
         elif kind == "flood":
             self._send(protocol.error("RATE_LIMIT_EXCEEDED",
                                       "Too many messages waiting to be processed"))
-            raise _Close(POLICY_VIOLATION, "flood")
+            raise Close(POLICY_VIOLATION, "flood")
 
     def _guard(self, fn, value) -> None:
         """Run a database-touching step; a failure is logged and costs one message, not the
         connection."""
         try:
             fn(value)
-        except _Close:
+        except Close:
             raise
         except Exception:
             log.exception("websocket %s: handling %s failed", self.sub.id, fn.__name__)
@@ -233,7 +224,7 @@ class ClientConnection:
         except ProtocolError as exc:
             self._send(protocol.error(exc.code, exc.message, exc.details, **exc.extra, **extra))
             if exc.close:
-                raise _Close(POLICY_VIOLATION, exc.code) from None
+                raise Close(POLICY_VIOLATION, exc.code) from None
         except AppError as exc:
             self._send(protocol.error(exc.code, exc.message, exc.details, **extra))
         except SQLAlchemyError:
@@ -362,203 +353,6 @@ class ClientConnection:
         ack["was_subscribed"] = was
         self._send(protocol.message("unsubscribed", ack))
 
-    # ------------------------------------------------------------ output streams
-
-    def _open_stream(self, msg: protocol.Subscribe, user: User) -> None:
-        owner_type = "command" if msg.command_id else "execution"
-        owner_id = msg.command_id or msg.execution_id
-        info = streams.check_access(owner_type, owner_id, user)
-        key = f"{owner_type}:{owner_id}"
-        ack = {"channel": "command_output", f"{owner_type}_id": str(owner_id),
-               "after_seq": msg.after_seq or 0}
-        if key in self.streams:
-            self._send(protocol.message("subscribed", {
-                **ack, "already": True, "last_seq": self.streams[key].last_seq}))
-            return
-        extra = {"task_id": info["task_id"]} if owner_type == "execution" else {}
-        stream = streams.Stream(owner_type, str(owner_id), msg.after_seq or 0, extra)
-        self.streams[key] = stream
-        live = self.hub.subscribe_channel(self.sub, stream.channel)
-        db.session.remove()  # read status and backlog after the subscription is live
-        status = streams.status_of(owner_type, stream.owner_id)
-        self._send(protocol.message("subscribed", {**ack, "status": status["status"],
-                                                   "live": live}))
-        self._sync(stream)
-        if status["status"] in streams.FINAL:
-            self._finish(stream, status)
-
-    def _sync(self, stream: streams.Stream) -> None:
-        """Catch up from storage with the live batches muted (they would only repeat what the
-        read finds, and could overflow the queue of a client that is not slow at all), then
-        unmute and read once more: a line published while muted was stored before that."""
-        self.sub.muted.add(stream.channel)
-        try:
-            self._catch_up(stream)
-        finally:
-            self.sub.muted.discard(stream.channel)
-        self._catch_up(stream)
-
-    def _catch_up(self, stream: streams.Stream, before_seq: int | None = None) -> None:
-        """Send stored lines after `stream.last_seq`, a page at a time."""
-        for page in streams.stored_lines(stream, before_seq):
-            self._send(*(protocol.output_line(stream.owner_type, stream.owner_id, line,
-                                              stream.extra) for line in page))
-            stream.last_seq = page[-1]["seq"]
-            self._flush()
-        db.session.remove()
-
-    def _on_output(self, batch: OutputBatch) -> None:
-        stream = self.streams.get(f"{batch.owner_type}:{batch.owner_id}")
-        if stream is None or not batch.lines:
-            return
-        first = next((line["seq"] for line in batch.lines if line["seq"] > stream.last_seq),
-                     None)
-        if first is None:
-            return
-        if first > stream.last_seq + 1:  # published out of order, or lost while Redis was away
-            self._catch_up(stream, before_seq=first)
-        rendered = batch.rendered(stream.key, lambda b: [
-            (line["seq"], protocol.output_line(b.owner_type, b.owner_id, line, stream.extra))
-            for line in b.lines])
-        if self.transport.plain and first == batch.lines[0]["seq"]:
-            self._out.append(self._batch_frames(batch, stream))  # all new: the shared buffer
-            stream.last_seq = batch.lines[-1]["seq"]
-            return
-        for seq, part in rendered:
-            if seq > stream.last_seq:
-                self._out.append(part)
-                stream.last_seq = seq
-
-    def _direct_output(self, batch: OutputBatch) -> bool:
-        """Hub thread: write a live batch straight to the socket when nothing is queued or
-        being written for this client and the batch continues the stream exactly. What does
-        not fit in the socket buffer goes to the front of the queue, so order holds."""
-        if self._closing or not self._write_lock.acquire(blocking=False):
-            return False
-        try:
-            stream = self.streams.get(f"{batch.owner_type}:{batch.owner_id}")
-            if (stream is None or self.sub.queued or self._out or not batch.lines
-                    or batch.lines[0].get("seq") != stream.last_seq + 1
-                    or not self.transport.plain):
-                return False
-            data = self._batch_frames(batch, stream)
-            sent = self.transport.try_send(data)
-            if sent < 0:
-                return False
-            stream.last_seq = batch.lines[-1]["seq"]
-            if sent < len(data):
-                self.sub.put_control(("raw", data[sent:]))
-            return True
-        finally:
-            self._write_lock.release()
-
-    def _batch_frames(self, batch: OutputBatch, stream: streams.Stream) -> bytes:
-        """All of a batch's lines as frames in one buffer, built once for every socket."""
-        return batch.rendered(f"{stream.key}#all", lambda b: b"".join(
-            protocol.frame(protocol.output_line(b.owner_type, b.owner_id, line, stream.extra))
-            for line in b.lines))
-
-    def _finish(self, stream: streams.Stream, status: dict[str, Any]) -> None:
-        self.streams.pop(stream.key, None)
-        self.hub.unsubscribe_channel(self.sub, stream.channel)
-        self._send(protocol.message("command_completed", {
-            f"{stream.owner_type}_id": stream.owner_id, **stream.extra,
-            "status": status.get("status"), "exit_code": status.get("exit_code"),
-            "last_seq": stream.last_seq}))
-
-    # ------------------------------------------------------------ events
-
-    def _accepts(self, event: dict[str, Any]) -> bool:
-        """Runs on the hub thread: in-memory checks only."""
-        if self.user_id is None:
-            return False
-        kind = event.get("event") or ""
-        scope = event.get("scope") or {}
-        if kind.startswith("task."):
-            return (scope.get("task_id") in self.task_ids
-                    or scope.get("project_id") in self.task_projects
-                    or (kind == "task.failed" and "system" in self.sub.topics))
-        if kind.startswith("project."):
-            return scope.get("project_id") in self.projects
-        if kind == "command.updated":
-            return f"command:{scope.get('command_id')}" in self.streams
-        if kind == "execution.updated":
-            return f"execution:{scope.get('execution_id')}" in self.streams
-        if kind.startswith("system."):
-            return "system" in self.sub.topics
-        if kind == "notification":
-            return scope.get("user_id") == self.user_id
-        if kind.startswith("session."):
-            return scope.get("session_id") == self.session_id
-        return False
-
-    def _on_event(self, event: dict[str, Any]) -> None:
-        kind = event.get("event") or ""
-        scope = event.get("scope") or {}
-        if kind.startswith("task."):
-            self._on_task_event(event, scope)
-        elif kind.startswith("project.") and scope.get("project_id") in self.projects:
-            if self._can_see(scope.get("project_id")):
-                self._send(feed.project_update(event))
-        elif kind in ("command.updated", "execution.updated"):
-            owner = kind.split(".")[0]
-            stream = self.streams.get(f"{owner}:{scope.get(f'{owner}_id')}")
-            status = (event.get("data") or {}).get("status")
-            if stream is not None and status in streams.FINAL:
-                self._catch_up(stream)
-                self._finish(stream, streams.status_of(owner, stream.owner_id))
-        elif kind.startswith("system."):
-            self._send(feed.system_notice(event))
-        elif kind == "notification":
-            self._send(feed.user_notice(event))
-        elif kind == "session.deleted":
-            self._send(protocol.error("SESSION_NOT_FOUND", "This session was deleted"))
-            raise _Close(1000, "session deleted")
-
-    def _on_task_event(self, event: dict[str, Any], scope: dict[str, Any]) -> None:
-        task_id, project_id = scope.get("task_id"), scope.get("project_id")
-        watching = task_id in self.task_ids or project_id in self.task_projects
-        if watching and self._can_see(project_id):
-            if event["event"] in ("task.created", "task.updated", "task.deleted"):
-                self._send(feed.task_update(event))
-            if feed.is_finish(event):
-                self._send(feed.task_completed(event))
-        if event["event"] == "task.failed" and "system" in self.sub.topics:
-            self._send(feed.task_failed_notice(event, self.user_id))
-
-    def _on_hub(self, state: str) -> None:
-        if state == "down":
-            self._send(protocol.notification(
-                "warning", "Realtime Updates Interrupted",
-                "Lost the connection to Redis; reconnecting. Output streams are re-read from "
-                "storage when it is back.", event="realtime.down"))
-            return
-        for stream in list(self.streams.values()):
-            self._sync(stream)
-            status = streams.status_of(stream.owner_type, stream.owner_id)
-            if status["status"] in streams.FINAL:
-                self._finish(stream, status)
-        self._send(protocol.notification(
-            "info", "Realtime Updates Restored",
-            "Reconnected. Output streams were caught up from storage; other events sent while "
-            "disconnected may have been missed.", event="realtime.restored"))
-
-    def _can_see(self, project_id: str | None) -> bool:
-        """Access re-checked at most every VISIBILITY_TTL seconds (membership can change)."""
-        if project_id is None:
-            return True
-        hit = self._visible.get(project_id)
-        now = time.monotonic()
-        if hit and hit[1] > now:
-            return hit[0]
-        project = db.session.get(Project, uuid.UUID(project_id))
-        user = self._user()
-        # A deleted project is still "visible" here: its subscribers should hear it went.
-        ok = bool(project and user and (user.is_admin or project.created_by == user.id
-                                        or user.id in project.member_ids))
-        self._visible[project_id] = (ok, now + VISIBILITY_TTL)
-        return ok
-
     # ------------------------------------------------------------ periodic checks
 
     def _recheck(self) -> None:
@@ -566,7 +360,7 @@ class ClientConnection:
         if time.time() >= self.token_exp:
             self._send(protocol.error("AUTH_TOKEN_INVALID",
                                       "Token has expired; reconnect with a new one"))
-            raise _Close(POLICY_VIOLATION, "token expired")
+            raise Close(POLICY_VIOLATION, "token expired")
         try:
             revoked = is_revoked(self.jti or "")
             user = self._user()
@@ -574,10 +368,10 @@ class ClientConnection:
             db.session.remove()
         if revoked:
             self._send(protocol.error("AUTH_TOKEN_INVALID", "Token has been revoked"))
-            raise _Close(POLICY_VIOLATION, "token revoked")
+            raise Close(POLICY_VIOLATION, "token revoked")
         if user is None or user.is_disabled:
             self._send(protocol.error("AUTH_ACCOUNT_DISABLED"))
-            raise _Close(POLICY_VIOLATION, "account disabled")
+            raise Close(POLICY_VIOLATION, "account disabled")
 
     def _user(self) -> User | None:
         return _load_user(self.user_id) if self.user_id else None

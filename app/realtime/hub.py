@@ -423,6 +423,9 @@ class Hub:
                     task["next"] = now + float(every() if callable(every) else every)
                     try:
                         task["fn"](self)
+                    except (redis.RedisError, OSError) as exc:
+                        log.warning("realtime periodic task %s skipped: Redis unavailable (%s)",
+                                    task["name"], exc)
                     except Exception:
                         log.exception("realtime periodic task %s failed", task["name"])
                     finally:

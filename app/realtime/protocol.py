@@ -42,6 +42,15 @@ class ProtocolError(Exception):
         self.extra = extra or {}
 
 
+class Close(Exception):
+    """End the connection (after what is already queued for the client is sent)."""
+
+    def __init__(self, code: int = 1008, reason: str = "") -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
 class _Msg(BaseModel):
     model_config = ConfigDict(extra="ignore")
     type: str
