@@ -69,14 +69,11 @@ def task_push(state: dict[str, Any], user: Any, *, page: bool, board: bool,
 
 # ---------------------------------------------------------------- output
 
-def lines_html(lines: list[dict[str, Any]]) -> str:
-    """Output lines as the viewer shows them (the same for every viewer: no times, no user)."""
-    return fragment("partials/output/_lines.html", lines=[line_view(line) for line in lines])
-
-
-def append(owner_id: str, html: str, last_seq: int) -> str:
-    return fragment("partials/output/_append.html", owner_id=owner_id, lines_html=html,
-                    last_seq=last_seq)
+def append(owner_id: str, lines: list[dict[str, Any]]) -> str:
+    """Lines at the end of the viewer's log and the last seq shown; the same for every viewer
+    (no times, no user), so a live batch is rendered once for all its sockets."""
+    return fragment("partials/output/_append.html", owner_id=owner_id,
+                    lines=[line_view(line) for line in lines], last_seq=lines[-1]["seq"])
 
 
 # ---------------------------------------------------------------- everything else

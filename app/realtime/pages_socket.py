@@ -39,7 +39,7 @@ from app.realtime import feed, limits, page_topics, streams
 from app.realtime import page_fragments as frag
 from app.realtime.hub import Item, OutputBatch, Subscriber, get_hub
 from app.realtime.transport import POLICY_VIOLATION, Transport
-from app.services import commands, executions, queue_stats
+from app.services import commands, executions, queue_stats, queues
 
 log = logging.getLogger(__name__)
 bp = Blueprint("pages_socket", __name__)
@@ -117,6 +117,8 @@ class PageConnection:
         self.watch = page_topics.parse(user, request.args)
         self.sub.user_id = str(user.id)
         self.sub.wants_queues = "queues" in self.watch.flags  # read by the queues ticker
+        if self.sub.wants_queues:  # as the page was drawn: a change from it shows new controls
+            self._paused = frozenset(queues.paused())
         self.visible = page_topics.visible_project_ids(user)
         for why in self.watch.refused:
             self._toast("error", "Not shown live", why)
@@ -124,8 +126,25 @@ class PageConnection:
         threading.Thread(target=self._read_loop, name="ws-pages-reader", daemon=True).start()
         for key in self.watch.runs:
             self._open_stream(key)
+        self._catch_up_state()
         db.session.remove()
         self._flush()
+
+    def _catch_up_state(self) -> None:
+        """What may have changed between drawing the page and this socket listening: the
+        runs' headers and the tasks' badges and buttons now; the dashboard and the console's
+        history at the first refresh. (A board is not redrawn: its cards move from here on.)"""
+        for key in self.watch.runs:
+            self._header(*key.split(":", 1))
+        for task_id in self.watch.tasks:
+            state = frag.task_state(task_id)
+            if state is not None:
+                self._send(frag.task_push(state, self.user, page=True, board=False,
+                                          moved=False))
+        if "dashboard" in self.watch.flags:
+            self._dirty.add("dashboard")
+        if "commands" in self.watch.flags:
+            self._dirty.add("history")
 
     def _loop(self) -> None:
         ping = time.monotonic() + float(self.app.config["WS_PING_INTERVAL"])
@@ -389,7 +408,7 @@ class PageConnection:
 
     def _catch_up(self, stream: streams.Stream, before_seq: int | None = None) -> None:
         for lines in streams.stored_lines(stream, before_seq):
-            self._send(frag.append(stream.owner_id, frag.lines_html(lines), lines[-1]["seq"]))
+            self._send(frag.append(stream.owner_id, lines))
             stream.last_seq = lines[-1]["seq"]
             self._flush()
         db.session.remove()
@@ -404,11 +423,12 @@ class PageConnection:
         if first > stream.last_seq + 1:  # published out of order, or lost while Redis was away
             self._catch_up(stream, before_seq=first)
         if batch.lines[0]["seq"] == first == stream.last_seq + 1:
-            html = batch.rendered("pages:lines", lambda b: frag.lines_html(b.lines))
+            html = batch.rendered("pages:append", lambda b: frag.append(b.owner_id, b.lines))
         else:
-            html = frag.lines_html([ln for ln in batch.lines if ln["seq"] > stream.last_seq])
+            html = frag.append(stream.owner_id,
+                               [ln for ln in batch.lines if ln["seq"] > stream.last_seq])
         stream.last_seq = batch.lines[-1]["seq"]
-        self._send(frag.append(stream.owner_id, html, stream.last_seq))
+        self._send(html)
 
     def _finish(self, stream: streams.Stream) -> None:
         self.streams.pop(stream.key, None)
