@@ -37,14 +37,15 @@ from app.pages.output_view import run_view
 from app.pages.tasks import EXECUTIONS_SHOWN
 from app.realtime import feed, limits, page_topics, streams
 from app.realtime import page_fragments as frag
-from app.realtime.hub import Item, OutputBatch, Subscriber, get_hub
+from app.realtime.hub import Item, Subscriber, get_hub
+from app.realtime.page_output import PageStreams
 from app.realtime.transport import POLICY_VIOLATION, Transport
 from app.services import commands, executions, queue_stats, queues
 
 log = logging.getLogger(__name__)
 bp = Blueprint("pages_socket", __name__)
 TRY_AGAIN = 1013
-RECHECK_SECONDS = 30.0
+RECHECK_SECONDS = 30.0  # logout, expiry, disabled account, membership (WS_PAGES_RECHECK)
 REFRESH_SECONDS = 1.0
 QUEUE_REFRESH_SECONDS = 3.0
 
@@ -65,7 +66,7 @@ class _Close(Exception):
         self.code, self.reason = code, reason
 
 
-class PageConnection:
+class PageConnection(PageStreams):
     def __init__(self, ws: Any, app: Flask) -> None:
         self.app = app
         self.hub = get_hub(app)
@@ -148,7 +149,8 @@ class PageConnection:
 
     def _loop(self) -> None:
         ping = time.monotonic() + float(self.app.config["WS_PING_INTERVAL"])
-        recheck = time.monotonic() + RECHECK_SECONDS
+        every = float(self.app.config.get("WS_PAGES_RECHECK", RECHECK_SECONDS))
+        recheck = time.monotonic() + every
         while not self.sub.closed:
             now = time.monotonic()
             due = min(ping, recheck, self._next_refresh if self._dirty else ping)
@@ -165,7 +167,7 @@ class PageConnection:
                 self._guard(self._refresh, None)
                 self._next_refresh = now + REFRESH_SECONDS
             if now >= recheck:
-                recheck = now + RECHECK_SECONDS
+                recheck = now + every
                 self._recheck()
             self._flush()
             if now >= ping:
@@ -378,61 +380,6 @@ class PageConnection:
         if project_id is None:
             return True
         return self.visible is None or project_id in self.visible
-
-    # ------------------------------------------------------------ output streams
-
-    def _open_stream(self, key: str) -> None:
-        owner_type, owner_id = key.split(":", 1)
-        stream = streams.Stream(owner_type, owner_id, self.watch.after_seq)
-        self.streams[key] = stream
-        self.hub.subscribe_channel(self.sub, stream.channel)
-        db.session.remove()  # read the backlog after the subscription is live
-        self._sync(stream)
-        self._finish_if_over(stream)
-
-    def _finish_if_over(self, stream: streams.Stream) -> None:
-        status = streams.status_of(stream.owner_type, stream.owner_id)
-        if status["status"] in streams.FINAL:
-            self._catch_up(stream)
-            self._finish(stream)
-
-    def _sync(self, stream: streams.Stream) -> None:
-        """Catch up from storage with live batches muted, then unmute and read once more
-        (the same join as the JSON socket: every line once, in order)."""
-        self.sub.muted.add(stream.channel)
-        try:
-            self._catch_up(stream)
-        finally:
-            self.sub.muted.discard(stream.channel)
-        self._catch_up(stream)
-
-    def _catch_up(self, stream: streams.Stream, before_seq: int | None = None) -> None:
-        for lines in streams.stored_lines(stream, before_seq):
-            self._send(frag.append(stream.owner_id, lines))
-            stream.last_seq = lines[-1]["seq"]
-            self._flush()
-        db.session.remove()
-
-    def _on_output(self, batch: OutputBatch) -> None:
-        stream = self.streams.get(f"{batch.owner_type}:{batch.owner_id}")
-        if stream is None or not batch.lines:
-            return
-        first = next((ln["seq"] for ln in batch.lines if ln["seq"] > stream.last_seq), None)
-        if first is None:
-            return
-        if first > stream.last_seq + 1:  # published out of order, or lost while Redis was away
-            self._catch_up(stream, before_seq=first)
-        if batch.lines[0]["seq"] == first == stream.last_seq + 1:
-            html = batch.rendered("pages:append", lambda b: frag.append(b.owner_id, b.lines))
-        else:
-            html = frag.append(stream.owner_id,
-                               [ln for ln in batch.lines if ln["seq"] > stream.last_seq])
-        stream.last_seq = batch.lines[-1]["seq"]
-        self._send(html)
-
-    def _finish(self, stream: streams.Stream) -> None:
-        self.streams.pop(stream.key, None)
-        self.hub.unsubscribe_channel(self.sub, stream.channel)
 
 
 def _setup_hub(hub) -> None:

@@ -69,15 +69,21 @@ class PageSocket:
             pass
 
 
+def login(app, user):
+    """A test client logged in as `user` through the login form."""
+    client = app.test_client()
+    client.post("/login", data={"username": user.username, "password": user.password})
+    return client
+
+
 @pytest.fixture
 def sockets(live_server, app):
     opened: list[PageSocket] = []
 
-    def open_(query: str, user=None, origin: str | None = None) -> PageSocket:
+    def open_(query: str, user=None, origin: str | None = None, client=None) -> PageSocket:
         cookies = ""
-        if user is not None:
-            client = app.test_client()
-            client.post("/login", data={"username": user.username, "password": user.password})
+        if user is not None or client is not None:
+            client = client or login(app, user)
             names = ("access_token_cookie", "refresh_token_cookie", "csrf_access_token")
             cookies = "; ".join(f"{n}={client.get_cookie(n).value}" for n in names
                                 if client.get_cookie(n) is not None)
@@ -216,6 +222,59 @@ def test_notifications_and_queue_pause_arrive(app, sockets, admin):
     figures = sock.wait(lambda t: 'id="queues-figures"' in t and 'data-paused="1"' in t)
     assert 'id="queue-low-row" data-paused="1"' in figures
     assert 'id="queue-low-resume"' in sock.wait(lambda t: 'id="queues-controls"' in t)
+
+
+def test_logout_and_a_disabled_account_end_the_socket(app, sockets, developer, make_user,
+                                                      monkeypatch):
+    monkeypatch.setitem(app.config, "WS_PAGES_RECHECK", 0.2)
+    client = login(app, developer)
+    sock = sockets("topics=system", client=client)
+    wait_for(lambda: _registered(app), 5, message="the socket to register")
+    token = client.get_cookie("csrf_access_token").value
+    client.post("/logout", data={"csrf_token": token})
+    assert "logged out" in sock.wait(lambda t: "Live updates stopped" in t)
+    wait_for(lambda: (sock.drain(0.1), sock.closed)[1], 5, message="the socket to close")
+
+    other = make_user(role="developer")
+    second = sockets("topics=system", other)
+    wait_for(lambda: _registered(app), 5, message="the second socket to register")
+    with app.app_context():
+        from app.services import users
+
+        users.set_disabled(db.session.get(User, other.id), True)
+    assert "disabled" in second.wait(lambda t: "Live updates stopped" in t)
+
+
+def test_connection_cap_per_user(app, sockets, developer, monkeypatch):
+    monkeypatch.setitem(app.config, "WS_MAX_CONNECTIONS_PER_USER", 1)
+    first = sockets("topics=system", developer)
+    wait_for(lambda: _registered(app), 5, message="the first socket to register")
+    second = sockets("topics=system", developer)
+    assert "More than 1 live pages" in second.wait(lambda t: "toast" in t)
+    wait_for(lambda: (second.drain(0.1), second.closed)[1], 5, message="the refusal to close")
+    first.drain(0.2)
+    assert not first.closed
+
+
+def test_task_page_and_dashboard_are_refreshed(app, sockets, developer, start_worker):
+    with app.app_context():
+        project = factories.project(developer)
+        task = factories.task(project, db.session.get(User, developer.id), executor="shell",
+                              command="echo hi")
+    page = sockets(f"topics=task:{task.id}", developer)
+    board = sockets("topics=dashboard", developer)
+    wait_for(lambda: _registered(app, 2), 5, message="both sockets to register")
+    start_worker(queues="normal")
+    with app.app_context():
+        from app.services import executions
+
+        run_id = executions.execute(task.id, db.session.get(User, developer.id))["execution_id"]
+    runs = page.wait(lambda t: f'id="task-{task.id}-executions"' in t
+                     and f'href="/executions/{run_id}"' in t and "status-completed" in t, 20)
+    assert "#1 output" in runs
+    counts = board.wait(lambda t: 'id="dashboard-counts"' in t and re.search(
+        r'id="dashboard-count-completed">\s*<span class="count-n">1<', t), 20)
+    assert 'id="dashboard-activity"' in counts
 
 
 def _registered(app, count: int = 1) -> bool:
