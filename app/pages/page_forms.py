@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import g, request
+from flask import g
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
@@ -23,18 +23,8 @@ from app.extensions import db
 from app.models.project import Project
 from app.models.user import User
 from app.pages import bp, localtime
-from app.pages.htmx import render
 
 FORM = "_form"  # key of errors that belong to no single field
-
-
-def render_view(page: str, fragment: str | None = None, status: int = 200, **context: Any):
-    """`htmx.render`, except that a history restore gets the whole page: when htmx has no
-    snapshot of a pushed URL (e.g. a big board that did not fit its cache) it fetches the URL
-    with HX-Request *and* HX-History-Restore-Request and swaps the answer into <body>."""
-    if request.headers.get("HX-History-Restore-Request") == "true":
-        fragment = None
-    return render(page, fragment, status, **context)
 
 
 def errors_of(exc: AppError) -> dict[str, str]:

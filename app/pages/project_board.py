@@ -25,8 +25,8 @@ from app.errors import AppError
 from app.models.task import TASK_STATUSES
 from app.pages import bp
 from app.pages.auth import login_required, page_user
+from app.pages.htmx import render
 from app.pages.page_forms import project_people
-from app.pages.page_forms import render_view as render
 from app.services import analytics, project_views, projects, task_query
 from app.services.access import get_project
 from app.services.analytics import PERIODS

@@ -19,7 +19,7 @@ from app.errors import AppError
 from app.models.project import PROJECT_STATUSES
 from app.pages import bp
 from app.pages.auth import login_required, page_user
-from app.pages.htmx import go
+from app.pages.htmx import go, render
 from app.pages.page_forms import (
     active_users,
     errors_of,
@@ -29,9 +29,6 @@ from app.pages.page_forms import (
     rollback,
     text,
     users_by_id,
-)
-from app.pages.page_forms import (
-    render_view as render,
 )
 from app.services import project_clone, projects
 from app.services.access import get_project

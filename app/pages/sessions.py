@@ -17,9 +17,8 @@ from flask import request
 from app.errors import AppError
 from app.pages import bp
 from app.pages.auth import login_required, page_user
-from app.pages.htmx import go
+from app.pages.htmx import go, render
 from app.pages.page_forms import errors_of, json_object, local_input_to_utc, pretty_json, rollback
-from app.pages.page_forms import render_view as render
 from app.services import projects, sessions
 
 LIST_PAGE = "pages/sessions/index.html"

@@ -18,9 +18,8 @@ from flask import request
 from app.errors import AppError
 from app.pages import bp
 from app.pages.auth import login_required, page_user
-from app.pages.htmx import go
+from app.pages.htmx import go, render
 from app.pages.page_forms import errors_of, rollback
-from app.pages.page_forms import render_view as render
 from app.pages.tasks import DETAIL_PAGE, EXECUTIONS_SHOWN, detail_context
 from app.request_hooks import maintenance_exempt
 from app.services import dependencies, executions, task_query

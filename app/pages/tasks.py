@@ -21,7 +21,7 @@ from app.errors import AppError, ValidationFailed
 from app.models.task import EXECUTORS
 from app.pages import bp
 from app.pages.auth import login_required, page_user
-from app.pages.htmx import go
+from app.pages.htmx import go, render
 from app.pages.page_forms import (
     errors_of,
     integer,
@@ -32,9 +32,6 @@ from app.pages.page_forms import (
     tag_list,
     text,
     users_by_id,
-)
-from app.pages.page_forms import (
-    render_view as render,
 )
 from app.services import dependencies, executions, projects, tasks
 from app.services.access import get_project, get_task

@@ -19,9 +19,8 @@ from app.errors import AppError
 from app.models.webhook import DELIVERY_STATUSES, WEBHOOK_EVENTS
 from app.pages import bp
 from app.pages.auth import login_required, page_user
-from app.pages.htmx import go
+from app.pages.htmx import go, render
 from app.pages.page_forms import errors_of, rollback, text
-from app.pages.page_forms import render_view as render
 from app.services import webhooks
 
 LIST_PAGE = "pages/webhooks/index.html"
