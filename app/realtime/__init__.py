@@ -8,6 +8,7 @@ starts it (on its first socket, so workers and CLI commands never run hub thread
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from flask import Flask
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 
 DEFAULTS: dict[str, Any] = {
     "WS_AUTH_TIMEOUT": 10.0,          # seconds to send `authenticate` (CONTRACT §6)
-    "WS_MAX_PENDING": 1000,           # messages queued for one client before it is dropped
+    "WS_MAX_PENDING": 1000.0,         # messages queued for one client before it is dropped
     "WS_SEND_TIMEOUT": 10.0,          # one write blocked this long: the client is cut off
     "WS_PERFORMANCE_INTERVAL": 5.0,   # seconds between performance_data messages
     "WS_PING_INTERVAL": 25.0,         # the socket's own loop pings; no answer by the next: close
@@ -29,7 +30,10 @@ def register_realtime(app: Flask) -> None:
     from app.realtime.routes import bp
     from app.services import events, webhooks
 
-    for key, value in DEFAULTS.items():
+    for key, value in DEFAULTS.items():  # app config, else the environment, else the default
+        env = os.environ.get(key)
+        if env not in (None, "") and isinstance(value, float):
+            value = float(env)
         app.config.setdefault(key, value)
     app.register_blueprint(bp)
     from app.realtime.pages_socket import register_pages_socket
