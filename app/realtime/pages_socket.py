@@ -28,6 +28,7 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, request
+from simple_websocket import ConnectionClosed
 
 from app.extensions import db, sock
 from app.jobs import QUEUES
@@ -47,7 +48,8 @@ bp = Blueprint("pages_socket", __name__)
 TRY_AGAIN = 1013
 RECHECK_SECONDS = 30.0  # logout, expiry, disabled account, membership (WS_PAGES_RECHECK)
 REFRESH_SECONDS = 1.0
-QUEUE_REFRESH_SECONDS = 3.0
+QUEUE_REFRESH_SECONDS = 5.0   # queue figures at least this often (workers come and go) ...
+QUEUE_DIRTY_SECONDS = 1.5     # ... and this soon after a run or a queue changed
 
 
 @sock.route("/ws/pages", bp=bp)
@@ -104,6 +106,8 @@ class PageConnection(PageStreams):
         except _Close as close:
             code, reason = close.code, close.reason
             self._flush_quietly()
+        except ConnectionClosed:
+            log.debug("pages socket %s: the page went away", self.sub.id)
         except Exception:
             log.exception("pages socket %s failed", self.sub.id)
         finally:
@@ -111,7 +115,15 @@ class PageConnection(PageStreams):
             if acquired:
                 limits.release(str(self.user.id), self.sub.id)
             self.transport.close(code, reason)
+            self._await_close_reply()
             db.session.remove()
+
+    def _await_close_reply(self, timeout: float = 2.0) -> None:
+        """Let the page read what was sent and answer the close before the server drops the
+        TCP connection (RFC 6455 §7.1.1): dropping it first can lose the last messages."""
+        reader = getattr(self.transport.ws, "thread", None)
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(timeout)
 
     def _start(self, user: Any) -> None:
         self.jtis, self.expires = page_topics.cookie_tokens()
@@ -188,7 +200,8 @@ class PageConnection(PageStreams):
     def _recheck(self) -> None:
         try:
             why = page_topics.still_valid(str(self.user.id), self.jtis, self.expires)
-            if why is None:
+            if why is None:  # a changed role or membership shows in the next pushes
+                self.user = g.user = db.session.get(type(self.user), self.user.id)
                 self.visible = page_topics.visible_project_ids(self.user)
         finally:
             db.session.remove()
@@ -386,7 +399,7 @@ def _setup_hub(hub) -> None:
     """The queue figures, computed once per process for every page watching them."""
     hub.pages_queues_dirty = threading.Event()
     hub.pages_queues_at = 0.0
-    hub.add_periodic("pages-queues", 1.0, push_queue_figures)
+    hub.add_periodic("pages-queues", 0.5, push_queue_figures)
 
 
 def push_queue_figures(hub) -> None:
@@ -395,7 +408,9 @@ def push_queue_figures(hub) -> None:
     if not listeners:
         return
     now = time.monotonic()
-    if not hub.pages_queues_dirty.is_set() and now - hub.pages_queues_at < QUEUE_REFRESH_SECONDS:
+    since = now - hub.pages_queues_at
+    wait = QUEUE_DIRTY_SECONDS if hub.pages_queues_dirty.is_set() else QUEUE_REFRESH_SECONDS
+    if since < wait:
         return
     hub.pages_queues_dirty.clear()
     hub.pages_queues_at = now

@@ -68,10 +68,40 @@
     });
   }
 
+  // A log that keeps growing while followed keeps only its last MAX_LINES lines in the page;
+  // the ones dropped from the top come back with "Load earlier lines", like on first load.
+  const MAX_LINES = 3000;
+  function trim(panel) {
+    const log = panel.querySelector(".log");
+    const lines = log.querySelectorAll(":scope > [data-seq]");
+    const excess = lines.length - MAX_LINES;
+    if (excess <= 0) { return; }
+    for (let i = 0; i < excess; i++) { lines[i].remove(); }
+    const first = lines[excess].dataset.seq;
+    const id = panel.dataset.run;
+    let holder = document.getElementById("out-" + id + "-earlier");
+    if (!holder) {
+      holder = document.createElement("div");
+      holder.id = "out-" + id + "-earlier";
+      holder.className = "ln-earlier";
+      log.prepend(holder);
+    }
+    holder.replaceChildren();
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Load earlier lines (before " + first + ")";
+    button.setAttribute("hx-get", panel.dataset.linesUrl + "?before_seq=" + first);
+    button.setAttribute("hx-target", "#" + holder.id);
+    button.setAttribute("hx-swap", "outerHTML");
+    holder.appendChild(button);
+    if (window.htmx) { window.htmx.process(holder); }
+  }
+
   document.addEventListener("htmx:wsAfterMessage", function () {
     document.querySelectorAll(".viewer").forEach(function (panel) {
       nestResults(panel);
       if (following(panel)) {
+        trim(panel);
         const box = scroller(panel);
         box.scrollTop = box.scrollHeight;
       }

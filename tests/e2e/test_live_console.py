@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models.command import CommandRun
 
 pytestmark = pytest.mark.browser
+WAIT = 15000  # ms: the machine may be busy; each wait still ends as soon as it holds
 
 
 def _count(app) -> int:
@@ -22,27 +23,28 @@ def test_suggestions_and_unsafe_warning(app, page_for, developer):
     page = page_for(developer, "/commands")
     box = page.locator("#console-command")
     box.fill("git st")
-    expect(page.locator('#console-suggestions [data-fill="git status"]')).to_be_visible()
+    suggestion = page.locator('#console-suggestions [data-fill="git status"]')
+    expect(suggestion).to_be_visible(timeout=WAIT)
     box.press("ArrowDown")
     focused = page.evaluate("document.activeElement.dataset.fill")
     assert focused and focused.startswith("git st")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowUp")
     page.keyboard.press("Enter")                               # picks the focused suggestion
-    expect(box).to_have_value(focused)
+    expect(box).to_have_value(focused, timeout=WAIT)
     assert page.evaluate("document.activeElement.id") == "console-command"
 
     box.fill("rm -rf /")
     safety = page.locator("#console-safety")
-    expect(safety).to_contain_text("will be refused")
-    expect(safety).to_contain_text("delete the whole filesystem")
+    expect(safety).to_contain_text("will be refused", timeout=WAIT)
+    expect(safety).to_contain_text("delete the whole filesystem", timeout=WAIT)
     page.click("#console-run-button")
-    expect(page.locator("#console-command-error")).to_contain_text("whole filesystem")
-    expect(box).to_have_value("rm -rf /")
+    expect(page.locator("#console-command-error")).to_contain_text("whole filesystem", timeout=WAIT)
+    expect(box).to_have_value("rm -rf /", timeout=WAIT)
     assert _count(app) == 0
 
     box.fill("git push --force")
-    expect(safety).to_contain_text("Force-push")
+    expect(safety).to_contain_text("Force-push", timeout=WAIT)
     asked = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     page.click("#console-run-button")
@@ -59,9 +61,9 @@ def test_run_watch_cancel_and_history(app, page_for, developer, start_worker):
     page.click("#console-run-button")
     run = page.locator("#console-run")
     expect(run.locator(".log")).to_contain_text("hello-from-console", timeout=20000)
-    expect(run.locator(".log .ansi-green")).to_have_text("green")
+    expect(run.locator(".log .ansi-green")).to_have_text("green", timeout=WAIT)
     expect(run.locator(".run-head .status")).to_have_text("completed", timeout=20000)
-    expect(page.locator("#console-history")).to_contain_text("hello-from-console")
+    expect(page.locator("#console-history")).to_contain_text("hello-from-console", timeout=WAIT)
 
     page.on("dialog", lambda dialog: dialog.accept())
     page.fill("#console-command", "echo long; sleep 30")
