@@ -29,6 +29,7 @@ from app.services import (
     events,
     queues,
     run_control,
+    sessions,
     workspace,
 )
 from app.services.engine_config import setting
@@ -103,6 +104,8 @@ def execute(user: User, command: str, *, working_directory: str | None = None,
                             "force": "only an admin may force an unsafe command"})
         forced = True
     project = access.get_project(project_id, user, write=True) if project_id else None
+    if session_id is not None:
+        sessions.usable_session(session_id, user)
     clean_env = environment.validate(env)
     base = workspace.create(project.id) if project else workspace.root()
     base.mkdir(parents=True, exist_ok=True)
@@ -121,6 +124,8 @@ def execute(user: User, command: str, *, working_directory: str | None = None,
     _record(cmd, None, "queued", user.id, action="created",
             details={"command": command, "forced": forced, "warnings": report.warnings})
     _event(cmd, user.id)
+    if session_id is not None:
+        sessions.record_command_run(session_id, user.id, cmd.id, command, commit=False)
     try:
         cmd.job_id = queues.enqueue_run("command", cmd.id, QUEUE,
                                         description=f"command {command[:80]}")

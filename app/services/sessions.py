@@ -160,6 +160,13 @@ def _load(session_id: uuid.UUID, user: User) -> UserSession:
     return session
 
 
+def usable_session(session_id: uuid.UUID, user: User) -> UserSession:
+    """A session `user` may run things through: theirs (or an admin's view), not expired."""
+    session = _load(session_id, user)
+    _writable(session)
+    return session
+
+
 def _writable(session: UserSession) -> None:
     if effective_status(session) == "expired":
         raise AppError("SESSION_EXPIRED", "Session has expired; create a new one",

@@ -103,3 +103,35 @@ def test_commands_run_with_a_session_show_in_its_history(app, client, auth, deve
     assert [h["details"]["command_id"] for h in runs] == [command_id]
     detail = client.get(f"/api/sessions/{session_id}", headers=auth(developer)).json["data"]
     assert detail["state"]["commands"][0]["command"] == "echo hello"
+
+
+def test_a_command_cannot_be_filed_under_someone_elses_session(client, auth, developer,
+                                                               make_user, new_session, app):
+    from app.extensions import db
+    from app.models import CommandRun
+
+    other = make_user()
+    session_id = new_session(other)
+    resp = client.post("/api/commands/execute", headers=auth(developer),
+                       json={"command": "echo hi", "session_id": session_id})
+    assert resp.status_code == 404
+    assert resp.json["error"]["code"] == "SESSION_NOT_FOUND"
+    with app.app_context():
+        assert db.session.query(CommandRun).count() == 0
+
+
+def test_a_command_run_through_a_session_writes_a_snapshot(client, auth, developer,
+                                                           new_session, app, start_worker):
+    import uuid
+
+    from app.extensions import db
+    from app.models import SessionSnapshot
+
+    start_worker(queues="high")
+    session_id = new_session(developer)
+    client.post("/api/commands/execute", headers=auth(developer),
+                json={"command": "echo snap", "session_id": session_id})
+    with app.app_context():
+        reasons = [s.reason for s in db.session.query(SessionSnapshot)
+                   .filter_by(session_id=uuid.UUID(session_id)).order_by(SessionSnapshot.id)]
+    assert reasons == ["created", "command_run"]
