@@ -81,11 +81,14 @@ def _lost(key: str, info: dict[str, Any], why: str) -> None:
     run_control.unregister_run(key)
     if project_id is not None:
         lifecycle.release(project_id, owner_id)
+    # System alerts reach every `system` subscriber and webhook, so they name the worker, not
+    # the run: which task or command was hit (and its project) goes out only through that run's
+    # own events, to those who may see it.
     events.publish(events.make_event("system.alert", {
         "level": "warning", "title": "Worker lost",
-        "message": f"{owner_type} {owner_id}: {why}", "worker": info.get("worker"),
-        "host": info.get("host"), "orphans_killed": killed},
-        **{f"{owner_type}_id": owner_id, "project_id": project_id}))
+        "message": f"Worker {info.get('worker') or '?'} stopped answering; a {owner_type} it "
+                   f"was running was ended ({why})",
+        "worker": info.get("worker"), "host": info.get("host"), "orphans_killed": killed}))
     log.warning("reaped lost %s %s (%s)", owner_type, owner_id, why)
 
 

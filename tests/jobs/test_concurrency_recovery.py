@@ -70,7 +70,12 @@ def test_sigkilled_worker_is_reaped_and_its_slot_freed(client, auth, ctx, dev, w
     def alert():
         msg = events.get_message(timeout=0.2)
         while msg:
-            if msg["type"] == "message" and json.loads(msg["data"])["event"] == "system.alert":
+            event = json.loads(msg["data"]) if msg["type"] == "message" else {}
+            if event.get("event") == "system.alert":
+                # Seen by every system subscriber: it names the worker, never the run/project.
+                assert event["data"]["title"] == "Worker lost" and event["data"]["worker"]
+                assert str(project.id) not in msg["data"].decode()
+                assert ex_id not in msg["data"].decode()
                 return True
             msg = events.get_message(timeout=0.01)
         return False
