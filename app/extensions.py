@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import redis
 from flask import Flask, current_app
 from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
 from flask_sock import Sock
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
 
 # Stable constraint names, so that Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
@@ -21,6 +24,19 @@ NAMING = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """SQLite only: WAL so that readers never wait for the workers' output writes (one writer,
+    many readers across processes), foreign keys enforced as PostgreSQL does, and a 10 s wait
+    for the write lock instead of an immediate "database is locked"."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
 jwt = JWTManager()
 sock = Sock()
 # The rate limiter is made per app in app.ratelimit (its storage is bound to one app's Redis).
