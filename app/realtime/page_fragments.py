@@ -4,24 +4,30 @@ swaps it in place (or as its `hx-swap-oob` says).
 
 What one event needs from the database is read once per event per process (memoized by event
 id), however many sockets show it; what differs per viewer (buttons, times in their time zone,
-CSRF tokens) is rendered on each socket's own thread, inside its request context.
+CSRF tokens) is rendered on each socket's own thread, inside its request context. The queue
+figures are computed the same way: once per process (hub ticker) for every page showing them.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from flask import render_template
 from sqlalchemy import func, select
 
+from app.errors import utcnow
 from app.extensions import db
+from app.models.audit import AuditLog
 from app.models.project import Project
 from app.models.task import TASK_STATUSES, Task
 from app.pages.output_view import fragment, line_view
+from app.services import queue_stats
 from app.services.tasks import task_dict
 
 _MEMO_SIZE = 256
@@ -59,6 +65,14 @@ def task_state(task_id: str) -> dict[str, Any] | None:
     counts.update({status: n for status, n in rows})
     return {"t": task_dict(task), "deleted": task.deleted_at is not None,
             "archived": bool(project and project.status == "archived"), "counts": counts}
+
+
+def status_changed_since(task_id: str, seconds: float) -> bool:
+    """Did the task's status change in the last `seconds` (its history says)?"""
+    since = utcnow() - timedelta(seconds=seconds)
+    return db.session.scalar(select(AuditLog.id).where(
+        AuditLog.entity_type == "task", AuditLog.entity_id == uuid.UUID(task_id),
+        AuditLog.field == "status", AuditLog.created_at >= since).limit(1)) is not None
 
 
 def task_push(state: dict[str, Any], user: Any, *, page: bool, board: bool,
@@ -99,3 +113,33 @@ def _safe_url(url: Any) -> bool:
     if url.startswith("/"):
         return not url.startswith("//") and "\\" not in url
     return url.startswith(("https://", "http://"))
+
+
+# ---------------------------------------------------------------- queue figures
+
+QUEUE_REFRESH_SECONDS = 5.0   # queue figures at least this often (workers come and go) ...
+QUEUE_DIRTY_SECONDS = 1.5     # ... and this soon after a run or a queue changed
+
+
+def setup_hub(hub) -> None:
+    """The queue figures, computed once per process for every page watching them."""
+    hub.pages_queues_dirty = threading.Event()
+    hub.pages_queues_at = 0.0
+    hub.add_periodic("pages-queues", 0.5, push_queue_figures)
+
+
+def push_queue_figures(hub) -> None:
+    listeners = [s for s in hub.subscribers() if getattr(s, "wants_queues", False)
+                 and not s.closed]
+    if not listeners:
+        return
+    now = time.monotonic()
+    since = now - hub.pages_queues_at
+    wait = QUEUE_DIRTY_SECONDS if hub.pages_queues_dirty.is_set() else QUEUE_REFRESH_SECONDS
+    if since < wait:
+        return
+    hub.pages_queues_dirty.clear()
+    hub.pages_queues_at = now
+    figures = queue_stats.status()
+    for sub in listeners:
+        sub.offer(("queues", figures))

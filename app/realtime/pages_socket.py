@@ -41,15 +41,14 @@ from app.realtime import page_fragments as frag
 from app.realtime.hub import Item, Subscriber, get_hub
 from app.realtime.page_output import PageStreams
 from app.realtime.transport import POLICY_VIOLATION, Transport
-from app.services import commands, executions, queue_stats, queues
+from app.services import commands, executions, queues
 
 log = logging.getLogger(__name__)
 bp = Blueprint("pages_socket", __name__)
 TRY_AGAIN = 1013
 RECHECK_SECONDS = 30.0  # logout, expiry, disabled account, membership (WS_PAGES_RECHECK)
 REFRESH_SECONDS = 1.0
-QUEUE_REFRESH_SECONDS = 5.0   # queue figures at least this often (workers come and go) ...
-QUEUE_DIRTY_SECONDS = 1.5     # ... and this soon after a run or a queue changed
+STATE_WINDOW_SECONDS = 10.0  # a task whose status changed this recently is pushed on connect
 
 
 @sock.route("/ws/pages", bp=bp)
@@ -59,7 +58,7 @@ def pages_socket(ws) -> None:
 
 def register_pages_socket(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.extensions.setdefault("realtime_hub_setup", []).append(_setup_hub)
+    app.extensions.setdefault("realtime_hub_setup", []).append(frag.setup_hub)
 
 
 class _Close(Exception):
@@ -145,11 +144,15 @@ class PageConnection(PageStreams):
 
     def _catch_up_state(self) -> None:
         """What may have changed between drawing the page and this socket listening: the
-        runs' headers and the tasks' badges and buttons now; the dashboard and the console's
-        history at the first refresh. (A board is not redrawn: its cards move from here on.)"""
+        runs' headers now; a task's badge and buttons if its status changed moments ago (only
+        then: redrawing the buttons would undo a queue the user picked as the page opened);
+        the dashboard and the console's history at the first refresh. (A board is not
+        redrawn: its cards move from here on.)"""
         for key in self.watch.runs:
             self._header(*key.split(":", 1))
         for task_id in self.watch.tasks:
+            if not frag.status_changed_since(task_id, STATE_WINDOW_SECONDS):
+                continue
             state = frag.task_state(task_id)
             if state is not None:
                 self._send(frag.task_push(state, self.user, page=True, board=False,
@@ -393,27 +396,3 @@ class PageConnection(PageStreams):
         if project_id is None:
             return True
         return self.visible is None or project_id in self.visible
-
-
-def _setup_hub(hub) -> None:
-    """The queue figures, computed once per process for every page watching them."""
-    hub.pages_queues_dirty = threading.Event()
-    hub.pages_queues_at = 0.0
-    hub.add_periodic("pages-queues", 0.5, push_queue_figures)
-
-
-def push_queue_figures(hub) -> None:
-    listeners = [s for s in hub.subscribers() if getattr(s, "wants_queues", False)
-                 and not s.closed]
-    if not listeners:
-        return
-    now = time.monotonic()
-    since = now - hub.pages_queues_at
-    wait = QUEUE_DIRTY_SECONDS if hub.pages_queues_dirty.is_set() else QUEUE_REFRESH_SECONDS
-    if since < wait:
-        return
-    hub.pages_queues_dirty.clear()
-    hub.pages_queues_at = now
-    figures = queue_stats.status()
-    for sub in listeners:
-        sub.offer(("queues", figures))
