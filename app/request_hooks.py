@@ -19,8 +19,13 @@ _MAINTENANCE_EXEMPT = {"/api/auth/login", "/api/auth/refresh", "/api/auth/logout
 
 
 def maintenance_exempt(func):
-    """Mark a write route that must work during maintenance (the switch that ends it)."""
+    """Mark a write route that must keep working during maintenance (cancel, the switch that ends
+    it...). Works above or below the route decorator: flask-openapi3 keeps the registered view on
+    `func.view`, which is what the guard looks up."""
     func._maintenance_exempt = True
+    view = getattr(func, "view", None)
+    if view is not None:
+        view._maintenance_exempt = True
     return func
 
 

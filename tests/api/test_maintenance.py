@@ -58,3 +58,28 @@ def test_system_info_reports_maintenance_and_limits(client, developer, auth, mai
     assert info["environment"] == "test"
     assert info["limits"]["max_tasks_per_project"] == app.config["MAX_TASKS_PER_PROJECT"]
     assert info["limits"]["max_file_size"] == "10MB"
+
+
+def test_stopping_things_still_works_during_maintenance(client, admin, developer, auth,
+                                                        maintenance):
+    """Maintenance refuses new work, not the means to stop work or to look before acting."""
+    maintenance(True)
+    validate = client.post("/api/commands/validate", headers=auth(developer),
+                           json={"command": "ls -la"})
+    assert validate.status_code == 200
+    pause = client.post("/api/queues/pause", headers=auth(admin),
+                        json={"queue_name": "low", "reason": "maintenance"})
+    assert pause.status_code == 200
+    resume = client.post("/api/queues/resume", headers=auth(admin), json={"queue_name": "low"})
+    assert resume.status_code == 200
+    run = client.post("/api/commands/execute", headers=auth(developer),
+                      json={"command": "echo hi"})
+    assert run.status_code == 503 and run.json["error"]["code"] == "SYSTEM_MAINTENANCE"
+
+
+def test_every_exempt_api_route_is_marked_on_its_registered_view(app):
+    exempt = {name for name, view in app.view_functions.items()
+              if getattr(view, "_maintenance_exempt", False) and name.startswith("api_")}
+    assert {"api_auth.logout", "api_commands.cancel", "api_commands.validate",
+            "api_task_runs.cancel_task", "api_queues.pause", "api_queues.resume",
+            "api_queues.clear", "api_queues.priority"} <= exempt
