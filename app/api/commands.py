@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field, model_validator
 
 from app.api.common import blueprint, endpoint
-from app.api.validation import Body, Path, Query
+from app.api.validation import Body, Path, Query, Response
 from app.errors import envelope
 from app.request_hooks import maintenance_exempt
 from app.security import current_user
@@ -105,28 +105,70 @@ def status(path: CommandPath, query: StatusQuery):
                                            query.limit))
 
 
+class CancelData(Response):
+    command_id: str
+    status: str
+    cancelled_at: str | None = None
+    exit_code: int | None = None
+
+
+class CommandRow(Response):
+    command_id: str
+    command: str
+    status: str
+    started_at: str | None = None
+    completed_at: str | None = None
+    exit_code: int | None = None
+    duration: float | None = None
+
+
+class RunningData(BaseModel):
+    commands: list[CommandRow]
+    total_running: int
+
+
+class CommandHistoryData(BaseModel):
+    commands: list[CommandRow]
+    total: int
+    limit: int
+    offset: int
+
+
+class Suggestion(Response):
+    command: str
+    description: str
+    category: str
+
+
+class SuggestionsData(BaseModel):
+    suggestions: list[Suggestion]
+
+
 @maintenance_exempt
 @endpoint(bp, "post", "/<uuid:command_id>/cancel", auth="execute", summary="Cancel command",
-          errors=[403, 404, 409])
+          data=CancelData, errors=[403, 404, 409])
 def cancel(path: CommandPath, body: CancelBody):
     """SIGTERM to the whole process group, SIGKILL after the grace period."""
     reason = body.reason
     return envelope(command_service.cancel(path.command_id, current_user(), reason))
 
 
-@endpoint(bp, "get", "/running", auth="read", summary="List running commands")
+@endpoint(bp, "get", "/running", auth="read", summary="List running commands",
+          data=RunningData)
 def running():
     """Running commands the caller may see."""
     return envelope(command_service.running(current_user()))
 
 
-@endpoint(bp, "get", "/history", auth="read", summary="Command history")
+@endpoint(bp, "get", "/history", auth="read", summary="Command history",
+          data=CommandHistoryData)
 def history(query: HistoryQuery):
     """The caller's commands, newest first (everyone's for an admin)."""
     return envelope(command_service.history(current_user(), query.limit, query.offset))
 
 
-@endpoint(bp, "get", "/suggestions", auth="read", summary="Command suggestions")
+@endpoint(bp, "get", "/suggestions", auth="read", summary="Command suggestions",
+          data=SuggestionsData)
 def suggestions(query: SuggestionsQuery):
     """Ranked from a built-in catalogue and the caller's own history."""
     items = command_suggestions.suggest(current_user().id, query.context, query.prefix,

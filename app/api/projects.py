@@ -13,7 +13,7 @@ from flask import request
 from pydantic import Field
 
 from app.api.common import blueprint, endpoint
-from app.api.schemas import PageOf, PageQuery
+from app.api.schemas import Deleted, PageOf, PageQuery
 from app.api.tasks import MAX_PAGE, TaskFilterQuery, TaskSummary, task_page
 from app.api.validation import Body, Path, Query, Response
 from app.errors import envelope
@@ -130,8 +130,12 @@ def update_project(path: ProjectPath, body: ProjectUpdateBody):
     return envelope(_with_stats(project))
 
 
+class ProjectDeleted(Deleted):
+    tasks_deleted: int
+
+
 @endpoint(bp, "delete", "/<project_id>", auth="write", summary="Delete project",
-          errors=[403, 404, 409])
+          data=ProjectDeleted, errors=[403, 404, 409])
 def delete_project(path: ProjectPath):
     """Soft delete with its tasks (owner or admin); afterwards the project answers 404."""
     return envelope(projects.delete_project(_project_id(path), current_user()))

@@ -7,7 +7,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field, create_model
 
-from app.api.validation import Query
+from app.api.validation import Query, Response
 from app.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 T = TypeVar("T")
@@ -68,3 +68,10 @@ class PageOf(BaseModel, Generic[T]):
 
 class Message(BaseModel):
     message: str
+
+
+class Deleted(Response):
+    """A soft delete: the row is kept (history), the resource answers 404 afterwards."""
+
+    message: str
+    deleted_at: str | None = None

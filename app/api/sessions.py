@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from app.api.common import blueprint, endpoint
-from app.api.schemas import PageQuery
+from app.api.schemas import Deleted, PageQuery
 from app.api.validation import Body, Path, Response
 from app.errors import envelope
 from app.security import current_user
@@ -117,14 +117,26 @@ def update_session(path: SessionPath, body: SessionUpdateBody):
     return envelope(sessions.session_dict(session))
 
 
-@endpoint(bp, "delete", "/<session_id>", auth="read", summary="Delete session", errors=[404])
+class SessionHistoryData(Response):
+    session_id: str
+    history: list[dict[str, Any]]
+    total: int
+    page: int
+    page_size: int
+    pages: int
+    has_next: bool
+    has_previous: bool
+
+
+@endpoint(bp, "delete", "/<session_id>", auth="read", summary="Delete session", data=Deleted,
+          errors=[404])
 def delete_session(path: SessionPath):
     """Close the session (kept for history); its open sockets are ended."""
     return envelope(sessions.delete_session(_id(path), current_user()))
 
 
 @endpoint(bp, "get", "/<session_id>/history", auth="read", summary="Session history",
-          errors=[404])
+          data=SessionHistoryData, errors=[404])
 def session_history(path: SessionPath, query: HistoryQuery):
     """Creation, settings changes, socket connects and disconnects, runs, restores."""
     return envelope(sessions.history(_id(path), current_user(), query.page, query.page_size,

@@ -15,7 +15,7 @@ from flask import request
 from pydantic import BaseModel, Field
 
 from app.api.common import blueprint, endpoint
-from app.api.schemas import PageOf, PageQuery
+from app.api.schemas import Message, PageOf, PageQuery
 from app.api.validation import Body, Path, Response
 from app.errors import envelope
 from app.security import current_user
@@ -233,7 +233,7 @@ def add_dependency(path: TaskPath, body: DependencyBody):
 
 
 @endpoint(bp, "delete", "/<task_id>/dependencies/<dependency_id>", auth="write",
-          summary="Remove a dependency", errors=[403, 404, 409])
+          summary="Remove a dependency", data=Message, errors=[403, 404, 409])
 def remove_dependency(path: DependencyPath):
     """Drop one dependency of this task."""
     dependencies.remove_dependency(parse_id(path.task_id, "TASK_NOT_FOUND"), current_user(),

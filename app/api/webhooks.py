@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from app.api.common import blueprint, endpoint
-from app.api.schemas import PageQuery
+from app.api.schemas import Deleted, PageOf, PageQuery
 from app.api.validation import Body, Path, Response
 from app.errors import envelope
 from app.models.webhook import DELIVERY_STATUSES, WEBHOOK_EVENTS
@@ -92,7 +92,7 @@ def create_webhook(body: WebhookCreateBody):
     return envelope(webhooks.webhook_dict(hook, secret=secret), status=201)
 
 
-@endpoint(bp, "get", "/", auth="read", summary="List webhooks")
+@endpoint(bp, "get", "/", auth="read", summary="List webhooks", data=PageOf[WebhookData])
 def list_webhooks(query: WebhookListQuery):
     """Your webhooks (an admin's view: all)."""
     result = webhooks.list_webhooks(current_user(), query.page, query.page_size, query.active)
@@ -115,13 +115,14 @@ def update_webhook(path: WebhookPath, body: WebhookUpdateBody):
     return envelope(webhooks.webhook_dict(hook, secret=secret))
 
 
-@endpoint(bp, "delete", "/<webhook_id>", auth="write", summary="Delete webhook", errors=[404])
+@endpoint(bp, "delete", "/<webhook_id>", auth="write", summary="Delete webhook", data=Deleted,
+          errors=[404])
 def delete_webhook(path: WebhookPath):
     return envelope(webhooks.delete_webhook(_id(path), current_user()))
 
 
 @endpoint(bp, "get", "/<webhook_id>/deliveries", auth="read", summary="List deliveries",
-          errors=[404])
+          data=PageOf[DeliveryData], errors=[404])
 def list_deliveries(path: WebhookPath, query: DeliveryQuery):
     """Newest first, each with its attempts (status code, duration, error)."""
     result, attempts = webhooks.list_deliveries(_id(path), current_user(), query.page,

@@ -21,6 +21,8 @@ def test_openapi_document_lists_every_api_route_with_schemas(client, app):
             assert ok, f"{method} {path} has no success response"
             schema = op["responses"][ok[0]]["content"]["application/json"]["schema"]
             assert "$ref" in schema, f"{method} {path} success response has no schema"
+            assert not schema["$ref"].endswith("/EmptyEnvelope"), \
+                f"{method} {path} documents no response data model"
             if path not in ("/api/health/", "/api/health/detailed", "/api/auth/login"):
                 assert op.get("security") == [{"bearerAuth": []}], f"{method} {path} security"
 
