@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -193,6 +194,21 @@ def register_error_handlers(app: Flask) -> None:
         if exc.code == 405 and exc.valid_methods:
             resp.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
         return resp
+
+    @app.errorhandler(DBAPIError)
+    def _database(exc: DBAPIError):
+        from app.extensions import db
+
+        db.session.rollback()
+        log.exception("database error in request %s %s %s", request_id(), request.method,
+                      request.path)
+        # Unreachable or locked database: a temporary condition (503); anything else: 500.
+        status = 503 if isinstance(exc, OperationalError) else 500
+        message = (f"Database operation failed (request id {request_id()}); try again later"
+                   if status == 503 else f"Database operation failed (request id {request_id()})")
+        if wants_json():
+            return error_envelope("DATABASE_ERROR", message, status=status)
+        return _page(status, "The database is not answering right now. Try again shortly.")
 
     @app.errorhandler(Exception)
     def _crash(exc: Exception):
