@@ -38,9 +38,15 @@ def test_suggestions_and_unsafe_warning(app, page_for, developer):
     safety = page.locator("#console-safety")
     expect(safety).to_contain_text("will be refused", timeout=WAIT)
     expect(safety).to_contain_text("delete the whole filesystem", timeout=WAIT)
+    page.evaluate("""window.formReady = false;
+        document.addEventListener("htmx:load", function (e) {
+          if (e.target.id === "console-form-card") { window.formReady = true; }
+        });""")
     page.click("#console-run-button")
-    expect(page.locator("#console-command-error")).to_contain_text("whole filesystem", timeout=WAIT)
+    expect(page.locator("#console-command-error")).to_contain_text("whole filesystem",
+                                                                   timeout=WAIT)
     expect(box).to_have_value("rm -rf /", timeout=WAIT)
+    page.wait_for_function("window.formReady")   # the re-drawn form is live (htmx settled)
     assert _count(app) == 0
 
     box.fill("git push --force")
@@ -76,3 +82,17 @@ def test_run_watch_cancel_and_history(app, page_for, developer, start_worker):
     with app.app_context():
         statuses = sorted(db.session.scalars(select(CommandRun.status)))
     assert statuses == ["cancelled", "completed"]
+
+
+def test_refusal_htmx_does_not_swap_is_shown(app, page_for, developer):
+    """Maintenance refuses writes with a 503 error page: the page shows its message."""
+    page = page_for(developer, "/commands")
+    with app.app_context():
+        from app.services import system
+
+        system.set_maintenance(True, "Upgrading the database until 18:00", "admin")
+    page.fill("#console-command", "ls")
+    page.click("#console-run-button")
+    expect(page.locator(".toast-error")).to_contain_text("Upgrading the database",
+                                                         timeout=WAIT)
+    assert _count(app) == 0

@@ -163,6 +163,10 @@ def test_earlier_lines_load_on_demand(app, page_for, developer):
                                [f"row {i}\n" for i in range(1, 1301)])
     page = page_for(developer, f"/commands/{run_id}")
     assert _shown_seqs(page, run_id) == list(range(801, 1301))
+    follow = page.locator(f"#out-{run_id}-follow")
+    expect(follow).to_be_checked()                            # the end is in view
+    page.locator(f"#out-{run_id}-scroll").evaluate("el => { el.scrollTop = 0; }")
+    expect(follow).not_to_be_checked()                        # reading above: paused
     page.click(f"#out-{run_id}-earlier button")
     expect(page.locator(f'#out-{run_id}-log [data-seq="301"]')).to_be_attached(timeout=WAIT)
     page.click(f"#out-{run_id}-earlier button")
