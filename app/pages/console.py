@@ -54,7 +54,7 @@ def _console(**extra: Any) -> dict[str, Any]:
 
 def _run_context(command_id: uuid.UUID) -> dict[str, Any]:
     run = run_view("command", command_id, page_user())
-    out = tail("command", command_id)
+    out = tail("command", command_id, last_seq=run["output_lines"] or 0)
     return {"run": run, "out": out, "socket_url": socket_url(run, out["last_seq"])}
 
 

@@ -57,9 +57,10 @@ def run_view(owner_type: str, owner_id: uuid.UUID, user: User) -> dict[str, Any]
 
 
 def tail(owner_type: str, owner_id: uuid.UUID, before_seq: int | None = None,
-         limit: int = TAIL) -> dict[str, Any]:
-    """The last `limit` lines (or those before `before_seq`), prepared for the template."""
-    page = before(owner_type, owner_id, before_seq, limit)
+         limit: int = TAIL, last_seq: int = 0) -> dict[str, Any]:
+    """The last `limit` lines (or those before `before_seq`), prepared for the template;
+    `last_seq` is the run's line counter (it bounds the read, see output_pages.before)."""
+    page = before(owner_type, owner_id, before_seq, limit, last_seq)
     page["lines"] = [line_view(line) for line in page["lines"]]
     return page
 

@@ -37,7 +37,7 @@ def socket_url(run: dict, after_seq: int) -> str:
 
 def run_page(owner_type: str, owner_id: uuid.UUID):
     run = run_view(owner_type, owner_id, page_user())
-    out = tail(owner_type, owner_id)
+    out = tail(owner_type, owner_id, last_seq=run["output_lines"] or 0)
     return render(RUN_PAGE, run=run, out=out, socket_url=socket_url(run, out["last_seq"]))
 
 
