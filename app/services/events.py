@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import iso, utcnow
 from app.extensions import db, get_redis
+from app.services import count_cache
 
 log = logging.getLogger(__name__)
 EVENTS_CHANNEL = "events"
@@ -100,11 +101,37 @@ def add_sink(sink: Callable[[dict[str, Any]], None]) -> None:
         _sinks.append(sink)
 
 
+def publish_committed(messages: list[dict[str, Any]], marks: dict[str, Any] | None = None
+                      ) -> None:
+    """Publish a commit's events in one Redis round trip (with the count cache's version bumps
+    for the same commit, see `app.services.count_cache`), then run the sinks in order."""
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for message in messages:
+            pipe.publish(EVENTS_CHANNEL, json.dumps(message, default=str))
+        if marks:
+            count_cache.queue_bumps(pipe, marks)
+        pipe.execute()
+        sent = True
+    except redis.RedisError:
+        sent = False
+        log.warning("%d event(s) not published: Redis unavailable", len(messages))
+    if marks:
+        count_cache.bumps_sent(marks, sent)
+    for message in messages:
+        for sink in list(_sinks):
+            try:
+                sink(message)
+            except Exception:
+                log.exception("event sink %s failed", getattr(sink, "__name__", sink))
+
+
 @sa_event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
-    for message in pending or ():
-        publish(message)
+    marks = count_cache.committed(session)
+    if pending or marks:
+        publish_committed(pending or [], marks)
 
 
 @sa_event.listens_for(Session, "after_rollback")

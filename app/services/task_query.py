@@ -14,14 +14,27 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, asc, desc, exists, func, intersect, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    asc,
+    cast,
+    desc,
+    exists,
+    func,
+    intersect,
+    select,
+)
 
 from app.errors import ValidationFailed
 from app.extensions import db
+from app.models.project import Project
 from app.models.task import TASK_STATUSES, Task, TaskTag
 from app.models.user import User
-from app.services import search, validation
-from app.services.access import get_project, visible_project_ids
+from app.services import count_cache, search, validation
+from app.services.access import get_project, visible_project_ids, visible_projects
 from app.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 
 SORTS = {"created_at": Task.created_at, "updated_at": Task.updated_at,
@@ -96,14 +109,18 @@ def all_tags(tags: list[str], set_based: bool = False) -> ColumnElement[bool]:
     return and_(*(has_tag(t) for t in tags))
 
 
-def task_query(user: User, filters: TaskFilters, for_count: bool = False) -> Select:
+def task_query(user: User, filters: TaskFilters, for_count: bool = False,
+               project_ids: list[uuid.UUID] | None = None) -> Select:
     """The SELECT for `filters` over the tasks `user` may see (not yet paginated).
-    `for_count` picks the tag filter's form for counting (see `all_tags`)."""
+    `for_count` picks the tag filter's form for counting (see `all_tags`); `project_ids`, the
+    ids of the projects `user` may see when already known, replaces their subquery."""
     query = select(Task).where(Task.deleted_at.is_(None))
     if filters.project_id is not None:
         if not for_count:  # the page query, built first, has checked it
             get_project(filters.project_id, user)  # 404 / 403 for the project itself
         query = query.where(Task.project_id == filters.project_id)
+    elif project_ids is not None:
+        query = query.where(Task.project_id.in_(project_ids))
     elif not user.is_admin:  # deleted projects' tasks are deleted too: admins need no join
         query = query.where(Task.project_id.in_(visible_project_ids(user)))
     statuses = split_list("status", filters.status)
@@ -157,29 +174,88 @@ LIST_COLUMNS = (Task.id, Task.project_id, Task.title, Task.status, Task.priority
                 Task.updated_at)
 
 
+def _tags_column(dialect: str):
+    """Each listed task's tags as one string "position:tag,position:tag" (a correlated
+    aggregate, so the page is one query). Tags cannot contain ',' or ':' (validation.tag);
+    the position is spelled out because neither database promises the aggregate's order."""
+    item = cast(TaskTag.position, String) + ":" + TaskTag.tag
+    aggregate = (func.string_agg(item, ",") if dialect == "postgresql"
+                 else func.group_concat(item, ","))
+    return select(aggregate).where(TaskTag.task_id == Task.id).scalar_subquery()
+
+
+def _split_tags(packed: str | None) -> list[str]:
+    if not packed:
+        return []
+    pairs = [item.split(":", 1) for item in packed.split(",")]
+    pairs.sort(key=lambda pair: int(pair[0]))
+    return [tag for _, tag in pairs]
+
+
 def list_tasks(user: User, filters: TaskFilters, page: int = 1,
                page_size: int = DEFAULT_PAGE_SIZE) -> Page:
     """One page of `TaskRow`s with the total. The total is counted in SQL, except when the
     page itself proves it (a page that is not full is the last one): that saves a count over
-    every matching row on the last page and on small results."""
+    every matching row on the last page and on small results; other totals come from the
+    count cache (`count_tasks`).
+
+    The rows, with their tags, are read in one query as plain rows on the session's
+    connection (no ORM loading: the list needs no objects)."""
     page = max(page, 1)
     page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
-    query = task_query(user, filters)
-    rows = db.session.execute(query.with_only_columns(*LIST_COLUMNS)
-                              .limit(page_size).offset((page - 1) * page_size)).all()
+    project_ids = _listed_projects(user, filters)
+    if project_ids == []:
+        return Page(items=[], total=0, page=page, page_size=page_size)
+    query = task_query(user, filters, project_ids=project_ids)
+    conn = db.session.connection()
+    rows = conn.execute(query.with_only_columns(*LIST_COLUMNS, _tags_column(conn.dialect.name))
+                        .limit(page_size).offset((page - 1) * page_size)).all()
     if 0 < len(rows) < page_size or (page == 1 and not rows):
         total = (page - 1) * page_size + len(rows)
     else:
-        counted = task_query(user, filters, for_count=True)
-        total = db.session.scalar(counted.with_only_columns(func.count()).order_by(None)) or 0
-    items = [TaskRow(*row) for row in rows]
-    by_id = {item.id: item for item in items}
-    if by_id:
-        for task_id, tag in db.session.execute(
-                select(TaskTag.task_id, TaskTag.tag).where(TaskTag.task_id.in_(list(by_id)))
-                .order_by(TaskTag.task_id, TaskTag.position)):
-            by_id[task_id].tags.append(tag)
+        total = count_tasks(user, filters, project_ids)
+    items = [TaskRow(*row[:-1], tags=_split_tags(row[-1])) for row in rows]
     return Page(items=items, total=total, page=page, page_size=page_size)
+
+
+MAX_LISTED_PROJECTS = 200  # past this many visible projects: a subquery, totals never cached
+
+
+def _listed_projects(user: User, filters: TaskFilters) -> list[uuid.UUID] | None:
+    """The ids of the projects a non-admin may see, when listing across projects (None when
+    a project filter or the admin role decides, or when there are too many to list)."""
+    if filters.project_id is not None or user.is_admin:
+        return None
+    ids = db.session.connection().execute(
+        select(Project.id).where(visible_projects(user)).order_by(Project.id)
+        .limit(MAX_LISTED_PROJECTS + 1)).scalars().all()
+    return list(ids) if len(ids) <= MAX_LISTED_PROJECTS else None
+
+
+def count_tasks(user: User, filters: TaskFilters,
+                project_ids: list[uuid.UUID] | None = None) -> int:
+    """Every task matching `filters` that `user` may see: exact, from the count cache while
+    nothing it depends on has changed (`app.services.count_cache`).
+
+    The cache key is what the total depends on: the filters and the set of projects, which is
+    the filtered project (its access was checked by the page query), every project (admins),
+    or the caller's visible projects (`project_ids`, as listed by `_listed_projects`, and
+    counted over exactly that list). A non-admin with more projects than that is counted
+    every time."""
+    def count() -> int:
+        counted = task_query(user, filters, for_count=True, project_ids=project_ids)
+        return db.session.scalar(counted.with_only_columns(func.count()).order_by(None)) or 0
+
+    if filters.project_id is not None:
+        scopes = [str(filters.project_id)]
+    elif user.is_admin:
+        scopes = [count_cache.ALL]
+    elif project_ids is not None:
+        scopes = [str(p) for p in project_ids]
+    else:
+        return count()
+    key = {k: v for k, v in filter_params(filters).items() if k not in ("sort", "order")}
+    return count_cache.cached_count(scopes, ["tasks", key], count)
 
 
 def filter_params(filters: TaskFilters) -> dict[str, Any]:
