@@ -251,6 +251,9 @@ def sink(event: dict[str, Any]) -> None:
         return
     try:
         known = get_redis().smembers(TYPES_KEY)
+        if not known:
+            rebuild_types()
+            known = get_redis().smembers(TYPES_KEY)
         if known and kind.encode() not in known:
             return  # no active webhook wants this event type
         Queue(QUEUE, connection=get_redis()).enqueue(
@@ -278,9 +281,12 @@ def rebuild_types() -> None:
         try:
             pipe.watch(VERSION_KEY)
             wanted: set[str] = {_BUILT}
-            for names in db.session.scalars(select(Webhook.events).where(
-                    Webhook.active.is_(True), Webhook.deleted_at.is_(None))):
-                wanted.update(names or [])
+            # Its own connection: the sink calls this right after a commit, when the
+            # session that committed may not run SQL any more.
+            with db.engine.connect() as conn:
+                for names in conn.scalars(select(Webhook.events).where(
+                        Webhook.active.is_(True), Webhook.deleted_at.is_(None))):
+                    wanted.update(names or [])
             pipe.multi()
             pipe.delete(TYPES_KEY)
             pipe.sadd(TYPES_KEY, *wanted)
