@@ -149,7 +149,7 @@ def console_run():
             project_id=_project_id(values["project_id"]), force=values["force"])
     except AppError as exc:
         rollback()
-        resp = render(CONSOLE_PAGE, "partials/commands/_form.html", status=422,
+        resp = render(CONSOLE_PAGE, "partials/commands/_form.html", 422,
                       **_console(errors=errors_of(exc), values=values,
                                  refusal=(exc.details or {}).get("warnings")))
         resp.headers.update({"HX-Retarget": "#console-form-card", "HX-Reswap": "outerHTML"})

@@ -16,8 +16,10 @@ def is_fragment_request() -> bool:
             and headers.get("HX-History-Restore-Request") != "true")
 
 
-def render(page: str, fragment: str | None = None, status: int = 200, **context: Any):
-    """Render `fragment` for htmx fragment requests, else the whole `page`; always `Vary`."""
+def render(page: str, fragment: str | None = None, status: int = 200, /, **context: Any):
+    """Render `fragment` for htmx fragment requests, else the whole `page`; always `Vary`.
+
+    Positional-only, so templates may use `page` and `status` as context names."""
     template = fragment if fragment and is_fragment_request() else page
     resp = make_response(render_template(template, **context), status)
     resp.headers["Vary"] = "HX-Request, HX-Boosted, HX-History-Restore-Request"

@@ -113,7 +113,7 @@ def project_create():
         created = projects.create_project(page_user(), **_form_data(request.form, True))
     except AppError as exc:
         rollback()
-        return render(FORM_PAGE, "partials/projects/_form.html", status=422,
+        return render(FORM_PAGE, "partials/projects/_form.html", 422,
                       **_form_context(None, request.form, errors_of(exc)))
     return go(f"/projects/{created.id}")
 
@@ -140,7 +140,7 @@ def project_update(project_id: uuid.UUID):
         projects.update_project(project_id, user, _form_data(request.form, False))
     except AppError as exc:
         rollback()
-        return render(FORM_PAGE, "partials/projects/_form.html", status=422,
+        return render(FORM_PAGE, "partials/projects/_form.html", 422,
                       **_form_context(current, request.form, errors_of(exc)))
     return go(f"/projects/{project_id}")
 

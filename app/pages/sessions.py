@@ -53,11 +53,11 @@ def sessions_create():
         created = sessions.create_session(page_user(), project_id,
                                           json_object("settings", form.get("settings_json")))
     except ValueError:
-        return render(LIST_PAGE, "partials/sessions/_list.html", status=422, **_list_context(
+        return render(LIST_PAGE, "partials/sessions/_list.html", 422, **_list_context(
             errors={"project_id": "pick a project from the list"}, values=form))
     except AppError as exc:
         rollback()
-        return render(LIST_PAGE, "partials/sessions/_list.html", status=422,
+        return render(LIST_PAGE, "partials/sessions/_list.html", 422,
                       **_list_context(errors=errors_of(exc), values=form))
     return go(f"/sessions/{created.id}")
 

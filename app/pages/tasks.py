@@ -149,7 +149,7 @@ def task_create(project_id: uuid.UUID):
             dependencies.add_dependency(task.id, user, other)
     except AppError as exc:
         rollback()
-        return render(FORM_PAGE, "partials/tasks/_form.html", status=422, **_form_context(
+        return render(FORM_PAGE, "partials/tasks/_form.html", 422, **_form_context(
             project, None, form, errors_of(exc), _chips(form)))
     return go(f"/tasks/{task.id}")
 
@@ -174,7 +174,7 @@ def task_update(task_id: uuid.UUID):
         tasks.update_task(task_id, user, _changed(_task_data(form), current))
     except AppError as exc:
         rollback()
-        return render(FORM_PAGE, "partials/tasks/_form.html", status=422,
+        return render(FORM_PAGE, "partials/tasks/_form.html", 422,
                       **_form_context(project, current, form, errors_of(exc)))
     return go(f"/tasks/{task_id}")
 

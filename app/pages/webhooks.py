@@ -56,7 +56,7 @@ def webhooks_create():
                                                fields["description"])
     except AppError as exc:
         rollback()
-        return render(LIST_PAGE, "partials/webhooks/_panel.html", status=422,
+        return render(LIST_PAGE, "partials/webhooks/_panel.html", 422,
                       **_list_context(errors=errors_of(exc), values=form))
     return render(LIST_PAGE, "partials/webhooks/_panel.html",
                   **_list_context(created=webhooks.webhook_dict(hook), secret=secret))
@@ -109,7 +109,7 @@ def webhook_update(webhook_id: uuid.UUID):
         _hook, secret = webhooks.update_webhook(webhook_id, page_user(), changes)
     except AppError as exc:
         rollback()
-        return render(DETAIL_PAGE, "partials/webhooks/_edit.html", status=422,
+        return render(DETAIL_PAGE, "partials/webhooks/_edit.html", 422,
                       **_detail_context(webhook_id, errors=errors_of(exc), values=form))
     return render(DETAIL_PAGE, "partials/webhooks/_edit.html",
                   **_detail_context(webhook_id, saved=True, secret=secret))
