@@ -27,6 +27,7 @@ from app.realtime.hub import Item, Subscriber, get_hub
 from app.realtime.output import OutputStreams
 from app.realtime.protocol import Close, ProtocolError
 from app.realtime.routing import EventRouting
+from app.realtime.socket_core import SocketCore
 from app.realtime.transport import POLICY_VIOLATION, Transport
 from app.security import is_revoked
 from app.services import access, sessions
@@ -38,7 +39,10 @@ RECHECK_SECONDS = 30.0
 MAX_CLIENT_BACKLOG = 200
 
 
-class ClientConnection(OutputStreams, EventRouting):
+class ClientConnection(OutputStreams, EventRouting, SocketCore):
+    close_signal = Close
+    label = "websocket"
+
     def __init__(self, ws: Any, session_ref: str, app: Flask) -> None:
         cfg = app.config
         self.app = app
@@ -154,17 +158,6 @@ class ClientConnection(OutputStreams, EventRouting):
     def _send(self, *texts: str | None) -> None:
         self._out.extend(t for t in texts if t)
 
-    def _flush(self) -> None:
-        if self._out:
-            out, self._out = self._out, []
-            self.transport.send(out)
-
-    def _flush_quietly(self) -> None:
-        try:
-            self._flush()
-        except Exception:  # noqa: BLE001 - the client may already be gone
-            log.debug("ignored", exc_info=True)
-
     def _too_slow(self) -> None:
         resume = {key: s.last_seq for key, s in self.streams.items()}
         self._out = [protocol.error(
@@ -198,18 +191,6 @@ class ClientConnection(OutputStreams, EventRouting):
             self._send(protocol.error("RATE_LIMIT_EXCEEDED",
                                       "Too many messages waiting to be processed"))
             raise Close(POLICY_VIOLATION, "flood")
-
-    def _guard(self, fn, value) -> None:
-        """Run a database-touching step; a failure is logged and costs one message, not the
-        connection."""
-        try:
-            fn(value)
-        except Close:
-            raise
-        except Exception:
-            log.exception("websocket %s: handling %s failed", self.sub.id, fn.__name__)
-        finally:
-            db.session.remove()
 
     def _on_client(self, text: str | bytes) -> None:
         extra: dict[str, Any] = {}

@@ -40,17 +40,6 @@ class OutputStreams:
         if status["status"] in streams.FINAL:
             self._finish(stream, status)
 
-    def _sync(self, stream: streams.Stream) -> None:
-        """Catch up from storage with the live batches muted (they would only repeat what the
-        read finds, and could overflow the queue of a client that is not slow at all), then
-        unmute and read once more: a line published while muted was stored before that."""
-        self.sub.muted.add(stream.channel)
-        try:
-            self._catch_up(stream)
-        finally:
-            self.sub.muted.discard(stream.channel)
-        self._catch_up(stream)
-
     def _catch_up(self, stream: streams.Stream, before_seq: int | None = None) -> None:
         """Send stored lines after `stream.last_seq`, a page at a time."""
         for page in streams.stored_lines(stream, before_seq):

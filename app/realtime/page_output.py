@@ -31,16 +31,6 @@ class PageStreams:
             self._catch_up(stream)
             self._finish(stream)
 
-    def _sync(self, stream: streams.Stream) -> None:
-        """Catch up from storage with live batches muted, then unmute and read once more
-        (the same join as the JSON socket: every line once, in order)."""
-        self.sub.muted.add(stream.channel)
-        try:
-            self._catch_up(stream)
-        finally:
-            self.sub.muted.discard(stream.channel)
-        self._catch_up(stream)
-
     def _catch_up(self, stream: streams.Stream, before_seq: int | None = None) -> None:
         for lines in streams.stored_lines(stream, before_seq):
             self._send(frag.append(stream.owner_id, lines))

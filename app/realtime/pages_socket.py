@@ -40,6 +40,7 @@ from app.realtime import feed, limits, page_topics, streams
 from app.realtime import page_fragments as frag
 from app.realtime.hub import Item, Subscriber, get_hub
 from app.realtime.page_output import PageStreams
+from app.realtime.socket_core import SocketCore
 from app.realtime.transport import POLICY_VIOLATION, Transport
 from app.services import commands, executions, queues
 
@@ -67,7 +68,10 @@ class _Close(Exception):
         self.code, self.reason = code, reason
 
 
-class PageConnection(PageStreams):
+class PageConnection(PageStreams, SocketCore):
+    close_signal = _Close
+    label = "pages socket"
+
     def __init__(self, ws: Any, app: Flask) -> None:
         self.app = app
         self.hub = get_hub(app)
@@ -219,28 +223,6 @@ class PageConnection(PageStreams):
 
     def _toast(self, level: str, title: str, message: str, actions: list | None = None) -> None:
         self._send(frag.toast(level, title, message, actions))
-
-    def _flush(self) -> None:
-        if self._out:
-            out, self._out = self._out, []
-            self.transport.send(out)
-
-    def _flush_quietly(self) -> None:
-        try:
-            self._flush()
-        except Exception:  # noqa: BLE001 - the client may already be gone
-            log.debug("ignored", exc_info=True)
-
-    def _guard(self, fn, value) -> None:
-        """A failing step costs one update, not the connection."""
-        try:
-            fn(value)
-        except _Close:
-            raise
-        except Exception:
-            log.exception("pages socket %s: %s failed", self.sub.id, fn.__name__)
-        finally:
-            db.session.remove()
 
     # ------------------------------------------------------------ dispatch
 

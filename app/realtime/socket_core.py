@@ -1,0 +1,61 @@
+"""What both socket kinds (the JSON protocol of `/ws/{session_id}` and the pages' `/ws/pages`)
+do the same way, so that each only says what it sends, not how."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from app.extensions import db
+from app.realtime import streams
+
+log = logging.getLogger(__name__)
+
+
+class SocketCore:
+    """Outgoing messages gathered while one item is handled and sent together; database steps
+    that cost one update, not the connection, when they fail; the gap-free join of stored output
+    with the live stream. Subclasses set `close_signal` (the exception that must end the socket)
+    and `label` (for logs), and define `_catch_up(stream, before_seq=None)`."""
+
+    close_signal: type[BaseException] = Exception
+    label = "socket"
+    _out: list[Any]
+    transport: Any
+    sub: Any
+
+    def _flush(self) -> None:
+        if self._out:
+            out, self._out = self._out, []
+            self.transport.send(out)
+
+    def _flush_quietly(self) -> None:
+        try:
+            self._flush()
+        except Exception:  # noqa: BLE001 - the client may already be gone
+            log.debug("ignored", exc_info=True)
+
+    def _guard(self, fn, value) -> None:
+        """Run a database-touching step; a failure is logged and costs one update."""
+        try:
+            fn(value)
+        except self.close_signal:
+            raise
+        except Exception:
+            log.exception("%s %s: %s failed", self.label, self.sub.id, fn.__name__)
+        finally:
+            db.session.remove()
+
+    def _sync(self, stream: streams.Stream) -> None:
+        """Catch up from storage with the live batches muted (they would only repeat what the
+        read finds, and could overflow the queue of a client that is not slow at all), then
+        unmute and read once more: a line published while muted was stored before that."""
+        self.sub.muted.add(stream.channel)
+        try:
+            self._catch_up(stream)
+        finally:
+            self.sub.muted.discard(stream.channel)
+        self._catch_up(stream)
+
+    def _catch_up(self, stream: streams.Stream, before_seq: int | None = None) -> None:
+        raise NotImplementedError
