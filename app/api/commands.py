@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from app.api.common import blueprint, endpoint
+from app.api.schemas import CancelBody, OutputQuery
 from app.api.validation import Body, Path, Query, Response
 from app.errors import envelope
 from app.request_hooks import maintenance_exempt
@@ -35,25 +36,9 @@ class ExecuteBody(Body):
     force: bool = Field(False, description="Admins only: run a command found unsafe")
 
 
-class CancelBody(Body):
-    """Optional: a cancel without a body is fine."""
-
-    reason: str | None = Field(None, max_length=1000)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _empty(cls, data: Any) -> Any:
-        return {} if data is None else data
-
-
 class ValidateBody(Body):
     command: str = Field(..., max_length=10000)
     check_safety: bool = True
-
-
-class StatusQuery(Query):
-    after_seq: int = Field(0, ge=0)
-    limit: int = Field(1000, ge=1, le=10000)
 
 
 class HistoryQuery(Query):
@@ -99,7 +84,7 @@ def execute(body: ExecuteBody):
 
 @endpoint(bp, "get", "/<uuid:command_id>/status", auth="read", summary="Get command status",
           data=StatusData, errors=[403, 404])
-def status(path: CommandPath, query: StatusQuery):
+def status(path: CommandPath, query: OutputQuery):
     """Status, exit code and output lines after `after_seq`."""
     return envelope(command_service.status(path.command_id, current_user(), query.after_seq,
                                            query.limit))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, create_model, model_validator
 
-from app.api.validation import Query, Response
+from app.api.validation import Body, Query, Response
 from app.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 T = TypeVar("T")
@@ -64,6 +64,24 @@ class PageOf(BaseModel, Generic[T]):
     has_next: bool
     has_previous: bool
     links: PageLinks | None = None
+
+
+class CancelBody(Body):
+    """Optional: a cancel without a body is fine."""
+
+    reason: str | None = Field(None, max_length=1000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty(cls, data: Any) -> Any:
+        return {} if data is None else data
+
+
+class OutputQuery(Query):
+    """Output of a run after a sequence number (for resuming), at most `limit` lines."""
+
+    after_seq: int = Field(0, ge=0, description="Only lines with a greater sequence number")
+    limit: int = Field(1000, ge=1, le=10000, description="At most this many lines")
 
 
 class Message(BaseModel):

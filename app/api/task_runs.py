@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from app.api.common import blueprint, endpoint
-from app.api.schemas import PageOf, PageQuery
-from app.api.validation import Body, Path, Query
+from app.api.schemas import CancelBody, OutputQuery, PageOf, PageQuery
+from app.api.validation import Body, Path
 from app.errors import envelope
 from app.request_hooks import maintenance_exempt
 from app.security import current_user
@@ -40,22 +40,6 @@ class ExecuteBody(Body):
     priority: Literal["high", "normal", "low", "high_priority", "normal_priority",
                       "low_priority"] = "normal"
     options: ExecuteOptions | None = None
-
-
-class CancelBody(Body):
-    """Optional: a cancel without a body is fine."""
-
-    reason: str | None = Field(None, max_length=1000)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _empty(cls, data: Any) -> Any:
-        return {} if data is None else data
-
-
-class OutputQuery(Query):
-    after_seq: int = Field(0, ge=0, description="Only lines with a greater sequence number")
-    limit: int = Field(1000, ge=1, le=10000, description="At most this many lines")
 
 
 class QueuedData(BaseModel):

@@ -32,6 +32,7 @@ from app.services import (
     sessions,
     workspace,
 )
+from app.services.durations import run_seconds
 from app.services.engine_config import setting
 from app.services.execution_lifecycle import FINAL, Outcome
 from app.services.output import read as read_output
@@ -44,13 +45,6 @@ def key(command_id: uuid.UUID | str) -> str:
     return run_control.owner_key("command", command_id)
 
 
-def _duration(cmd: CommandRun) -> float | None:
-    if cmd.started_at is None:
-        return None
-    end = cmd.finished_at or utcnow()
-    return round(max((end - cmd.started_at).total_seconds(), 0.0), 3)
-
-
 def serialize(cmd: CommandRun) -> dict[str, Any]:
     return {
         "command_id": str(cmd.id), "command": cmd.command, "status": cmd.status,
@@ -60,7 +54,7 @@ def serialize(cmd: CommandRun) -> dict[str, Any]:
         "timeout": cmd.timeout, "queue": cmd.queue, "forced": cmd.forced,
         "created_at": iso(cmd.created_at), "started_at": iso(cmd.started_at),
         "completed_at": iso(cmd.finished_at), "cancelled_at": iso(cmd.cancelled_at),
-        "duration": _duration(cmd),
+        "duration": run_seconds(cmd.started_at, cmd.finished_at),
         "error": ({"code": cmd.error_code, "message": cmd.error_message}
                   if cmd.error_code or cmd.error_message else None),
         "cancel_reason": cmd.cancel_reason, "output_lines": cmd.last_seq,
@@ -235,7 +229,7 @@ def running(user: User) -> dict[str, Any]:
     rows = list(db.session.scalars(select(CommandRun).where(
         visible(user), CommandRun.status == "running").order_by(CommandRun.started_at)))
     items = [{"command_id": str(c.id), "command": c.command, "status": c.status, "pid": c.pid,
-              "started_at": iso(c.started_at), "duration": _duration(c),
+              "started_at": iso(c.started_at), "duration": run_seconds(c.started_at, c.finished_at),
               "user_id": str(c.user_id),
               "project_id": str(c.project_id) if c.project_id else None} for c in rows]
     return {"commands": items, "total_running": len(items)}
@@ -250,7 +244,8 @@ def history(user: User, limit: int = 50, offset: int = 0) -> dict[str, Any]:
                               .limit(limit).offset(offset))
     items = [{"command_id": str(c.id), "command": c.command, "status": c.status,
               "started_at": iso(c.started_at), "completed_at": iso(c.finished_at),
-              "exit_code": c.exit_code, "duration": _duration(c), "user_id": str(c.user_id),
+              "exit_code": c.exit_code, "duration": run_seconds(c.started_at, c.finished_at),
+              "user_id": str(c.user_id),
               "project_id": str(c.project_id) if c.project_id else None} for c in rows]
     return {"commands": items, "total": total, "limit": limit, "offset": offset}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 _HMS = re.compile(r"^(\d{1,6}):([0-5]\d):([0-5]\d)$")
 
@@ -12,6 +13,14 @@ def format_duration(seconds: float | None) -> str | None:
         return None
     total = max(int(seconds), 0)
     return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def run_seconds(started_at: datetime | None, finished_at: datetime | None) -> float | None:
+    """How long a run took (or has taken so far, while it runs), in seconds."""
+    if started_at is None:
+        return None
+    end = finished_at or datetime.now(UTC)
+    return round(max((end - started_at).total_seconds(), 0.0), 3)
 
 
 def parse_duration(text: str) -> int:

@@ -24,7 +24,7 @@ from app.extensions import db
 from app.models.execution import TaskExecution
 from app.models.task import Task
 from app.services import audit, concurrency, events, queues, run_control
-from app.services.durations import format_duration
+from app.services.durations import format_duration, run_seconds
 from app.services.engine_config import setting
 from app.services.task_status import change_status
 
@@ -53,10 +53,7 @@ def key(execution_id: uuid.UUID | str) -> str:
 
 
 def duration_seconds(ex: TaskExecution) -> float | None:
-    if ex.started_at is None:
-        return None
-    end = ex.finished_at or utcnow()
-    return round(max((end - ex.started_at).total_seconds(), 0.0), 3)
+    return run_seconds(ex.started_at, ex.finished_at)
 
 
 def brief(ex: TaskExecution) -> dict[str, Any]:
