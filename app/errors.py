@@ -126,6 +126,8 @@ def iso(dt: datetime | None) -> str | None:
     """ISO 8601 in UTC with a `Z`, as the reference shows timestamps."""
     if dt is None:
         return None
+    if dt.tzinfo is UTC:  # what the database gives back: skip the conversion (lists show many)
+        return dt.isoformat()[:-6] + "Z"
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -4,17 +4,22 @@ Routes declare what they need with `@requires("write")` (or `@public`); `enforce
 runs before the route (and before request validation, so an anonymous caller gets a 401, not a
 422). Tokens come from the `Authorization` header (scripts) or HttpOnly cookies with a CSRF
 double-submit token (pages). Revoked token ids live in Redis until the token would expire.
+Each request checks the revocation list and reads its user's change version in one Redis round
+trip; the user's row then comes from this process's copy while that version has not moved
+(`_load_user`), so a disabled account or a changed role is seen on the very next request.
 """
 
 from __future__ import annotations
 
+import copy
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import redis
-from flask import Flask, current_app, g, request
-from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from flask import Flask, current_app, g, has_request_context, request
+from flask_jwt_extended import decode_token, get_jwt, verify_jwt_in_request
 from flask_jwt_extended.exceptions import (
     CSRFError,
     FreshTokenRequired,
@@ -25,10 +30,13 @@ from flask_jwt_extended.exceptions import (
     WrongTokenError,
 )
 from jwt.exceptions import ExpiredSignatureError, InvalidTokenError
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from app.errors import AppError
 from app.extensions import db, get_redis, jwt
 from app.models.user import User
+from app.services import versions
 
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "__public__"
@@ -86,8 +94,11 @@ def authenticate(refresh: bool = False, optional: bool = False, any_type: bool =
     `refresh` asks for a refresh token; `any_type` takes an access or a refresh token (logout).
     """
     try:
-        found = verify_jwt_in_request(optional=optional, refresh=refresh,
-                                      verify_type=not any_type)
+        if not refresh and not any_type and (token := bearer_token()) is not None:
+            found = _verify_bearer_access_token(token)
+        else:
+            found = verify_jwt_in_request(optional=optional, refresh=refresh,
+                                          verify_type=not any_type)
     except NoAuthorizationError as exc:
         raise AppError("AUTH_TOKEN_MISSING") from exc
     except CSRFError as exc:
@@ -111,11 +122,127 @@ def authenticate(refresh: bool = False, optional: bool = False, any_type: bool =
     return user
 
 
+MAX_CACHED_TOKENS = 10_000
+
+
+def bearer_token() -> str | None:
+    """The token of a plain `Authorization: Bearer <token>` header, if that is what the request
+    carries (anything else is left to flask-jwt-extended's own parsing)."""
+    config = current_app.config
+    if (config.get("JWT_HEADER_NAME", "Authorization") != "Authorization"
+            or config.get("JWT_HEADER_TYPE", "Bearer") != "Bearer"):
+        return None
+    header = request.headers.get("Authorization")
+    if not header or not header.startswith("Bearer ") or "," in header:
+        return None
+    token = header[7:].strip()
+    return token if token and " " not in token else None
+
+
+def decoded_token(token: str) -> dict[str, Any]:
+    """`flask_jwt_extended.decode_token` (signature, expiry and every configured check), kept
+    per process for tokens seen before: the same bytes under the same key always verify the
+    same way, so only the expiry is checked again (revocation is checked on every request)."""
+    tokens = current_app.extensions.setdefault("verified_tokens", {})
+    claims = tokens.get(token)
+    if claims is not None:
+        leeway = current_app.config.get("JWT_DECODE_LEEWAY", 0)
+        leeway = leeway.total_seconds() if hasattr(leeway, "total_seconds") else leeway
+        if "exp" in claims and claims["exp"] + leeway <= time.time():
+            tokens.pop(token, None)
+            raise ExpiredSignatureError("Signature has expired")
+        return claims
+    claims = decode_token(token)
+    if len(tokens) >= MAX_CACHED_TOKENS:
+        tokens.clear()
+    tokens[token] = claims
+    return claims
+
+
+def _verify_bearer_access_token(token: str) -> tuple[dict, dict]:
+    """What `verify_jwt_in_request()` does for an access token in the Authorization header
+    (the API's usual case), with the decoding kept per token (`decoded_token`); leaves the
+    claims where `get_jwt()` reads them."""
+    if "headers" not in current_app.config["JWT_TOKEN_LOCATION"]:
+        raise NoAuthorizationError("Missing JWT in cookies")
+    claims = dict(decoded_token(token))
+    if claims.get("type") == "refresh":
+        raise WrongTokenError("Only non-refresh tokens are allowed")
+    if _check_token(claims["jti"], claims.get("sub")):
+        raise RevokedTokenError({}, claims)
+    g._jwt_extended_jwt_user = {"loaded_user": None}
+    g._jwt_extended_jwt_header = {}
+    g._jwt_extended_jwt = claims
+    g._jwt_extended_jwt_location = "headers"
+    return {}, claims
+
+
 def _load_user(subject: str) -> User | None:
+    """The token's user. Within a request whose revocation check also read the user's change
+    version (`_check_token`), the row comes from this process's copy when that version is the
+    one it was copied at (`app.services.versions`: any committed change to the user moves it),
+    which saves a database query on most requests; otherwise from the database."""
     try:
-        return db.session.get(User, uuid.UUID(subject))
+        user_id = uuid.UUID(subject)
     except (ValueError, TypeError):
         return None
+    version = g.pop("_user_version", None) if has_request_context() else None
+    rows = current_app.extensions.setdefault("user_rows", {})
+    if version is not None:
+        cached = rows.get(user_id)
+        if cached is not None and cached[0] == version:
+            return _attached(user_id, cached[1])
+    user = db.session.get(User, user_id)
+    if version is not None and user is not None and user not in db.session.dirty:
+        if len(rows) >= MAX_CACHED_USERS:
+            rows.clear()
+        rows[user_id] = (version, {key: getattr(user, key) for key in _USER_COLUMNS})
+    return user
+
+
+MAX_CACHED_USERS = 10_000
+# Every column but the password hash (never copied; loaded from the database if read).
+_USER_COLUMNS = tuple(a.key for a in User.__mapper__.column_attrs if a.key != "password_hash")
+_NEW_USER = User.__mapper__.class_manager.new_instance
+
+
+def _attached(user_id: uuid.UUID, values: dict[str, Any]) -> User:
+    """A persistent User in this session built from copied values, with no query (the
+    documented way to put cached rows back in a session)."""
+    existing = db.session.identity_map.get(identity_key(User, user_id))
+    if existing is not None:
+        return existing
+    user = _NEW_USER()
+    state = user.__dict__  # column values as a query would have loaded them
+    for key, value in values.items():
+        state[key] = copy.deepcopy(value) if isinstance(value, dict | list) else value
+    make_transient_to_detached(user)
+    db.session.add(user)
+    return user
+
+
+_CHECK_TOKEN = versions.SIGNATURE_LUA + """
+if redis.call('EXISTS', KEYS[1]) == 1 then return {1, false} end
+return {0, signature(2)}
+"""
+
+
+def _check_token(jti: str, subject: Any) -> bool:
+    """Whether the token is revoked, in the round trip that also reads its user's change
+    version (kept in `g` for `_load_user`; none while a change to the user is in flight)."""
+    script = current_app.extensions.get("auth_check_script")
+    if script is None:
+        script = current_app.extensions["auth_check_script"] = get_redis().register_script(
+            _CHECK_TOKEN)
+    keys = [revoked_key(jti), *versions.read_keys([versions.USERS,
+                                                   versions.user_scope(subject)])]
+    try:
+        revoked, version = script(keys=keys, args=[time.time()])
+    except redis.RedisError as exc:
+        raise AppError("SYSTEM_OVERLOADED", "Token revocation list unavailable") from exc
+    if has_request_context():
+        g._user_version = version.decode() if isinstance(version, bytes) else version
+    return bool(revoked)
 
 
 def check_permissions(user: User, permissions: tuple[str, ...]) -> None:
@@ -153,4 +280,4 @@ def init_jwt(app: Flask) -> None:
 
     @jwt.token_in_blocklist_loader
     def _revoked(_header: dict, payload: dict) -> bool:
-        return is_revoked(payload["jti"])
+        return _check_token(payload["jti"], payload.get("sub"))

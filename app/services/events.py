@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import iso, utcnow
 from app.extensions import db, get_redis
-from app.services import count_cache
+from app.services import versions
 
 log = logging.getLogger(__name__)
 EVENTS_CHANNEL = "events"
@@ -103,21 +103,21 @@ def add_sink(sink: Callable[[dict[str, Any]], None]) -> None:
 
 def publish_committed(messages: list[dict[str, Any]], marks: dict[str, Any] | None = None
                       ) -> None:
-    """Publish a commit's events in one Redis round trip (with the count cache's version bumps
-    for the same commit, see `app.services.count_cache`), then run the sinks in order."""
+    """Publish a commit's events in one Redis round trip (with the change-version bumps of the
+    same commit, see `app.services.versions`), then run the sinks in order."""
     try:
         pipe = get_redis().pipeline(transaction=False)
         for message in messages:
             pipe.publish(EVENTS_CHANNEL, json.dumps(message, default=str))
         if marks:
-            count_cache.queue_bumps(pipe, marks)
+            versions.queue_bumps(pipe, marks)
         pipe.execute()
         sent = True
     except redis.RedisError:
         sent = False
         log.warning("%d event(s) not published: Redis unavailable", len(messages))
     if marks:
-        count_cache.bumps_sent(marks, sent)
+        versions.bumps_sent(marks, sent)
     for message in messages:
         for sink in list(_sinks):
             try:
@@ -129,7 +129,7 @@ def publish_committed(messages: list[dict[str, Any]], marks: dict[str, Any] | No
 @sa_event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
-    marks = count_cache.committed(session)
+    marks = versions.committed(session)
     if pending or marks:
         publish_committed(pending or [], marks)
 

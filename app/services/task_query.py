@@ -9,9 +9,11 @@ EXISTS lookups on `task_tags` (indexed by tag).
 
 from __future__ import annotations
 
+import functools
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +22,7 @@ from sqlalchemy import (
     String,
     and_,
     asc,
+    bindparam,
     cast,
     desc,
     exists,
@@ -33,7 +36,7 @@ from app.extensions import db
 from app.models.project import Project
 from app.models.task import TASK_STATUSES, Task, TaskTag
 from app.models.user import User
-from app.services import count_cache, search, validation
+from app.services import count_cache, search, validation, versions
 from app.services.access import get_project, visible_project_ids, visible_projects
 from app.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 
@@ -114,15 +117,42 @@ def task_query(user: User, filters: TaskFilters, for_count: bool = False,
     """The SELECT for `filters` over the tasks `user` may see (not yet paginated).
     `for_count` picks the tag filter's form for counting (see `all_tags`); `project_ids`, the
     ids of the projects `user` may see when already known, replaces their subquery."""
-    query = select(Task).where(Task.deleted_at.is_(None))
+    if filters.project_id is not None and not for_count:  # the page query, built first,
+        get_project(filters.project_id, user)  # checks it: 404 / 403 for the project itself
+    return _filtered(_values(filters), for_count, _who(user, filters, project_ids),
+                     db.session.get_bind().dialect.name)
+
+
+def _values(filters: TaskFilters) -> tuple:
+    """The filters as a tuple (a cache key; `dataclasses.astuple` would deep-copy each)."""
+    return tuple(getattr(filters, name) for name in _FILTER_FIELDS)
+
+
+_FILTER_FIELDS = tuple(f.name for f in fields(TaskFilters))
+
+
+def _who(user: User, filters: TaskFilters, project_ids: list[uuid.UUID] | None) -> tuple:
+    """Whose tasks, as far as the statement is concerned (part of the statement cache key)."""
     if filters.project_id is not None:
-        if not for_count:  # the page query, built first, has checked it
-            get_project(filters.project_id, user)  # 404 / 403 for the project itself
+        return ("project",)
+    if project_ids is not None:
+        return ("projects", tuple(project_ids))
+    return ("admin",) if user.is_admin else ("user", user.id)
+
+
+@functools.lru_cache(maxsize=256)
+def _filtered(values: tuple, for_count: bool, who: tuple, dialect: str) -> Select:
+    """The statement itself, built once per distinct input (building it cost more than running
+    it for a page; statements are immutable, so callers may derive from a shared one)."""
+    filters = TaskFilters(*values)
+    query = select(Task).where(Task.deleted_at.is_(None))
+    if who[0] == "project":
         query = query.where(Task.project_id == filters.project_id)
-    elif project_ids is not None:
-        query = query.where(Task.project_id.in_(project_ids))
-    elif not user.is_admin:  # deleted projects' tasks are deleted too: admins need no join
-        query = query.where(Task.project_id.in_(visible_project_ids(user)))
+    elif who[0] == "projects":
+        query = query.where(Task.project_id.in_(list(who[1])))
+    elif who[0] == "user":  # deleted projects' tasks are deleted too: admins need no join
+        query = query.where(Task.project_id.in_(
+            visible_project_ids(SimpleNamespace(id=who[1], is_admin=False))))
     statuses = split_list("status", filters.status)
     unknown = [s for s in statuses if s not in TASK_STATUSES]
     if unknown:
@@ -136,7 +166,7 @@ def task_query(user: User, filters: TaskFilters, for_count: bool = False,
         query = query.where(Task.priority >= filters.priority)
     tags = list(dict.fromkeys(validation.tag(t) for t in split_list("tags", filters.tags)))
     if tags:
-        set_based = for_count or db.session.get_bind().dialect.name == "postgresql"
+        set_based = for_count or dialect == "postgresql"
         query = query.where(all_tags(tags, set_based))
     if filters.created_after is not None:
         query = query.where(Task.created_at >= _aware(filters.created_after))
@@ -187,9 +217,13 @@ def _tags_column(dialect: str):
 def _split_tags(packed: str | None) -> list[str]:
     if not packed:
         return []
-    pairs = [item.split(":", 1) for item in packed.split(",")]
-    pairs.sort(key=lambda pair: int(pair[0]))
-    return [tag for _, tag in pairs]
+    if "," not in packed:
+        return [packed.partition(":")[2]]
+    return [item.partition(":")[2] for item in sorted(packed.split(","), key=_position)]
+
+
+def _position(item: str) -> int:
+    return int(item.partition(":")[0])
 
 
 def list_tasks(user: User, filters: TaskFilters, page: int = 1,
@@ -206,16 +240,26 @@ def list_tasks(user: User, filters: TaskFilters, page: int = 1,
     project_ids = _listed_projects(user, filters)
     if project_ids == []:
         return Page(items=[], total=0, page=page, page_size=page_size)
-    query = task_query(user, filters, project_ids=project_ids)
+    if filters.project_id is not None:
+        get_project(filters.project_id, user)  # 404 / 403 for the project itself
     conn = db.session.connection()
-    rows = conn.execute(query.with_only_columns(*LIST_COLUMNS, _tags_column(conn.dialect.name))
-                        .limit(page_size).offset((page - 1) * page_size)).all()
+    rows = conn.execute(_page_statement(_values(filters), _who(user, filters, project_ids),
+                                        conn.dialect.name, page, page_size)).all()
     if 0 < len(rows) < page_size or (page == 1 and not rows):
         total = (page - 1) * page_size + len(rows)
     else:
         total = count_tasks(user, filters, project_ids)
     items = [TaskRow(*row[:-1], tags=_split_tags(row[-1])) for row in rows]
     return Page(items=items, total=total, page=page, page_size=page_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _page_statement(values: tuple, who: tuple, dialect: str, page: int, page_size: int
+                    ) -> Select:
+    """One page of list columns and tags (see `_filtered` for why it is cached)."""
+    return (_filtered(values, False, who, dialect)
+            .with_only_columns(*LIST_COLUMNS, _tags_column(dialect))
+            .limit(page_size).offset((page - 1) * page_size))
 
 
 MAX_LISTED_PROJECTS = 200  # past this many visible projects: a subquery, totals never cached
@@ -226,10 +270,19 @@ def _listed_projects(user: User, filters: TaskFilters) -> list[uuid.UUID] | None
     a project filter or the admin role decides, or when there are too many to list)."""
     if filters.project_id is not None or user.is_admin:
         return None
-    ids = db.session.connection().execute(
-        select(Project.id).where(visible_projects(user)).order_by(Project.id)
-        .limit(MAX_LISTED_PROJECTS + 1)).scalars().all()
+    ids = db.session.connection().execute(_visible_ids_statement(),
+                                          {"user_id": user.id}).scalars().all()
     return list(ids) if len(ids) <= MAX_LISTED_PROJECTS else None
+
+
+@functools.cache
+def _visible_ids_statement() -> Select:
+    """`access.visible_projects` for any non-admin, built once with the user id as a bound
+    parameter (building the statement cost more than running it)."""
+    anyone = SimpleNamespace(id=bindparam("user_id", type_=Project.created_by.type),
+                             is_admin=False)
+    return (select(Project.id).where(visible_projects(anyone)).order_by(Project.id)
+            .limit(MAX_LISTED_PROJECTS + 1))
 
 
 def count_tasks(user: User, filters: TaskFilters,
@@ -247,15 +300,15 @@ def count_tasks(user: User, filters: TaskFilters,
         return db.session.scalar(counted.with_only_columns(func.count()).order_by(None)) or 0
 
     if filters.project_id is not None:
-        scopes = [str(filters.project_id)]
+        scopes = [versions.project_scope(filters.project_id)]
     elif user.is_admin:
-        scopes = [count_cache.ALL]
+        scopes = [versions.ALL]
     elif project_ids is not None:
-        scopes = [str(p) for p in project_ids]
+        scopes = [versions.project_scope(p) for p in project_ids]
     else:
         return count()
-    key = {k: v for k, v in filter_params(filters).items() if k not in ("sort", "order")}
-    return count_cache.cached_count(scopes, ["tasks", key], count)
+    key = ("tasks", _values(replace(filters, sort="", order="")))
+    return count_cache.cached_count(scopes, key, count)
 
 
 def filter_params(filters: TaskFilters) -> dict[str, Any]:

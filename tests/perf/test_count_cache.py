@@ -1,5 +1,5 @@
 """The task list's cached totals: served while nothing changed, never stale once a write is
-committed (app.services.count_cache), whichever way the write happens.
+committed (app.services.count_cache, app.services.versions), whichever way the write happens.
 
 Every total here is compared with a COUNT run straight on the database (`truth`). Pages are
 2 tasks long so that the total is not proven by a short page and comes from the count path.
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.models.task import Task
 from app.models.user import User
-from app.services import count_cache, task_query
+from app.services import count_cache, task_query, versions
 from tests import factories
 
 FILTERS = [
@@ -174,7 +174,7 @@ def test_a_write_in_flight_is_never_hidden_by_the_cache(client, auth, world, cou
         writer.flush()  # marked now; not yet visible to anyone else
         assert listed_total(client, auth, owner, status="pending") == 6
         assert len(counts) == before + 1  # counted, not cached, while the write is in flight
-        monkeypatch.setattr(count_cache, "queue_bumps", lambda pipe, state: None)  # bump lost
+        monkeypatch.setattr(versions, "queue_bumps", lambda pipe, state: None)  # bump lost
         writer.commit()
     monkeypatch.undo()
     # the version never moved, but the mark (never removed) keeps readers on SQL
@@ -183,7 +183,7 @@ def test_a_write_in_flight_is_never_hidden_by_the_cache(client, auth, world, cou
 
 def test_a_total_counted_across_a_commit_is_not_stored(ctx, world):
     """A reader that counted before a write committed must not store its (stale) total."""
-    scopes = [str(world["project"].id)]
+    scopes = [versions.project_scope(world["project"].id)]
     calls = []
 
     def stale_count() -> int:

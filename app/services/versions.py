@@ -1,0 +1,207 @@
+"""Change versions in Redis: what lets a cache of database data never be stale once a write is
+committed (a seqlock per scope). Used by the task list's totals (`count_cache`) and by the
+authenticated user's row (`app.security`).
+
+A *scope* names what a write touched: `p:<project id>` (its tasks, their tags, the project and
+its members), `p:all` (any project: admins' unfiltered lists), `*` (tasks or projects changed
+by a bulk statement: which ones is unknown), `u:<user id>` (one user's row), `u:*` (users
+changed by a bulk statement).
+
+- Writers (any database session, any process: API, pages, workers, CLI). When a flush touches a
+  tracked table, the session *marks* each scope before its transaction can commit (`cv:w:<scope>`:
+  a sorted set, one member per transaction, scored by an expiry so a crashed process cannot leave
+  a mark for ever). After the commit, `app.services.events` increments each scope's version
+  (`cv:v:<scope>`) and drops the mark, in the pipeline that publishes the commit's events; a
+  rollback only drops the mark.
+- Readers use cached data only when no mark is live on any scope it depends on and the scopes'
+  versions are those the data was cached with. From the moment a write commits, either its mark
+  is still there or the version has moved, so data cached before the write is never served
+  after it.
+
+Redis unavailable: readers must go to the database. A write that could not mark or bump (Redis
+down for that process only) is bumped with the next write of the process; caches also expire
+their entries, which bounds that one window.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm.util import identity_key
+
+from app.extensions import get_redis
+from app.models.project import Project, ProjectMember
+from app.models.task import Task, TaskTag
+from app.models.user import User
+
+log = logging.getLogger(__name__)
+MARK_TTL = 120  # seconds a writer's mark protects its transaction (renewed before commit)
+EPOCH = "*"
+ALL = "p:all"
+USERS = "u:*"
+BULK_SCOPES = {"tasks": EPOCH, "task_tags": EPOCH, "projects": EPOCH, "project_members": EPOCH,
+               "users": USERS}
+_MARKS = "version_marks"
+_missed: set[str] = set()  # scopes this process could not bump (Redis unreachable)
+
+
+def project_scope(project_id: uuid.UUID | str) -> str:
+    return f"p:{project_id}"
+
+
+def user_scope(user_id: uuid.UUID | str) -> str:
+    return f"u:{user_id}"
+
+
+def version_key(scope: str) -> str:
+    return f"cv:v:{scope}"
+
+
+def marks_key(scope: str) -> str:
+    return f"cv:w:{scope}"
+
+
+def read_keys(scopes: Iterable[str]) -> list[str]:
+    """[version key, marks key] for each scope, in order (the layout the Lua readers expect)."""
+    keys: list[str] = []
+    for scope in scopes:
+        keys += [version_key(scope), marks_key(scope)]
+    return keys
+
+
+# Lua: the versions of the scopes whose keys follow KEYS[first] (pairs of version, marks) as
+# one string, or false while a write is marked on any of them. ARGV[1] is the time now.
+SIGNATURE_LUA = """
+local function signature(first)
+  local now = tonumber(ARGV[1])
+  local parts = {}
+  for i = first, #KEYS, 2 do
+    if redis.call('ZCOUNT', KEYS[i + 1], now, '+inf') > 0 then return false end
+    parts[#parts + 1] = redis.call('GET', KEYS[i]) or '0'
+  end
+  return table.concat(parts, ':')
+end
+"""
+
+
+# ---------------------------------------------------------------- writers
+
+def _scopes_of(session: Session, obj: Any) -> set[str]:
+    if isinstance(obj, Task):
+        return {project_scope(obj.project_id)} if obj.project_id else {EPOCH}
+    if isinstance(obj, Project):
+        return {project_scope(obj.id)}
+    if isinstance(obj, ProjectMember):
+        return {project_scope(obj.project_id)}
+    if isinstance(obj, TaskTag):
+        task = session.identity_map.get(identity_key(Task, obj.task_id))
+        return {project_scope(task.project_id)} if task is not None else {EPOCH}
+    if isinstance(obj, User):
+        return {user_scope(obj.id)} if obj.id else {USERS}
+    return set()
+
+
+def _mark(session: Session, scopes: set[str]) -> None:
+    """Mark `scopes` for this session's transaction (once each) before anything can commit."""
+    state = session.info.get(_MARKS)
+    if state is None:
+        state = session.info[_MARKS] = {"token": uuid.uuid4().hex, "scopes": set(), "at": 0.0}
+    if any(s.startswith("p:") for s in scopes):
+        scopes = scopes | {ALL}
+    new = scopes - state["scopes"]
+    if not new:
+        return
+    state["scopes"] |= new
+    _write_marks(state, new)
+
+
+def _write_marks(state: dict[str, Any], scopes: Iterable[str]) -> None:
+    now = time.time()
+    state["at"] = now
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for scope in scopes:
+            pipe.zremrangebyscore(marks_key(scope), "-inf", now)
+            pipe.zadd(marks_key(scope), {state["token"]: now + MARK_TTL})
+        pipe.execute()
+    except redis.RedisError:
+        _missed.update(scopes)
+        log.warning("change versions: could not mark a write (Redis unavailable)")
+
+
+_TRACKED = (Task, TaskTag, Project, ProjectMember, User)
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context) -> None:
+    scopes: set[str] = set()
+    for collection in (session.new, session.dirty, session.deleted):
+        for obj in collection:
+            if isinstance(obj, _TRACKED):
+                scopes |= _scopes_of(session, obj)
+    if scopes:
+        _mark(session, scopes)
+
+
+@sa_event.listens_for(Session, "do_orm_execute")
+def _bulk_statement(state: ORMExecuteState) -> None:
+    """INSERT/UPDATE/DELETE statements on tracked tables: which rows is not known."""
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    scope = BULK_SCOPES.get(getattr(getattr(state.statement, "table", None), "name", None))
+    if scope is not None:
+        _mark(state.session, {scope})
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _renew_old_marks(session: Session) -> None:
+    """A long transaction's marks are renewed before they could expire."""
+    state = session.info.get(_MARKS)
+    if state and time.time() - state["at"] > MARK_TTL / 2:
+        _write_marks(state, state["scopes"])
+
+
+def committed(session: Session) -> dict[str, Any] | None:
+    """The marks of the transaction `session` just committed (for `queue_bumps`), if any."""
+    return session.info.pop(_MARKS, None)
+
+
+def queue_bumps(pipe, state: dict[str, Any]) -> None:
+    """Add the version bumps and mark removals of a committed transaction to `pipe`."""
+    for scope in set(state["scopes"]) | _missed:
+        pipe.incr(version_key(scope))
+        pipe.zrem(marks_key(scope), state["token"])
+
+
+def bumps_sent(state: dict[str, Any], ok: bool) -> None:
+    """Record whether the bumps of `state` reached Redis (else they go with the next write)."""
+    if ok:
+        _missed.clear()
+    else:
+        _missed.update(state["scopes"])
+        log.warning("change versions: could not record a write (Redis unavailable); retried "
+                    "with the next write")
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction) -> None:
+    """A transaction that ended without committing drops its marks (nothing to bump)."""
+    if transaction.parent is not None:
+        return
+    state = session.info.pop(_MARKS, None)
+    if not state:
+        return
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for scope in state["scopes"]:
+            pipe.zrem(marks_key(scope), state["token"])
+        pipe.execute()
+    except redis.RedisError:
+        pass  # the marks expire by themselves
