@@ -56,25 +56,71 @@ def cached_count(scopes: Iterable[str], key: Hashable, compute: Callable[[], int
 
     `scopes` are version scopes (`versions.project_scope(id)` or ALL); EPOCH is added. `key`
     is a hashable value whose repr, with the scopes, fully determines the total."""
-    keys = _redis_keys(_database_tag(), tuple(sorted(set(scopes))), key)
-    script = current_app.extensions.get("count_cache_script")
-    if script is None:
-        script = current_app.extensions["count_cache_script"] = get_redis().register_script(
-            _SCRIPT)
-    try:
-        found = script(keys=keys, args=[time.time(), "get"])
-    except redis.RedisError:
-        log.debug("count cache unavailable; counting in SQL")
-        return compute()
-    if found[0] == 1:
-        return int(found[2])
-    total = compute()
-    if found[0] == 2:
+    return Lookup(scopes, key).total(compute)
+
+
+class Lookup:
+    """One cached total, asked for as soon as it is known which (the request is sent at once,
+    the answer read by `total`): a caller can run its page query meanwhile, so the Redis round
+    trip costs no extra time. `close()` when the total turns out not to be needed."""
+
+    def __init__(self, scopes: Iterable[str], key: Hashable) -> None:
+        self.keys = _redis_keys(_database_tag(), tuple(sorted(set(scopes))), key)
+        self.script = current_app.extensions.get("count_cache_script")
+        if self.script is None:
+            self.script = get_redis().register_script(_SCRIPT)
+            current_app.extensions["count_cache_script"] = self.script
+        self.pool = self.script.registered_client.connection_pool
+        self.conn = None
         try:
-            script(keys=keys, args=[time.time(), "put", found[1], total, TTL])
-        except redis.RedisError:
-            pass
-    return total
+            self.conn = self.pool.get_connection()
+            self.conn.send_command("EVALSHA", self.script.sha, len(self.keys), *self.keys,
+                                   time.time(), "get")
+        except (redis.RedisError, OSError):
+            self._release(broken=True)
+
+    def _answer(self) -> list | None:
+        if self.conn is None:
+            return None
+        try:
+            return self.conn.read_response()
+        except redis.exceptions.NoScriptError:
+            self._release()
+            try:  # first use on this Redis: the regular call loads the script
+                return self.script(keys=self.keys, args=[time.time(), "get"])
+            except redis.RedisError:
+                return None
+        except (redis.RedisError, OSError):
+            self._release(broken=True)
+            return None
+        finally:
+            self._release()
+
+    def _release(self, broken: bool = False) -> None:
+        if self.conn is not None:
+            if broken:
+                self.conn.disconnect()
+            self.pool.release(self.conn)
+            self.conn = None
+
+    def close(self) -> None:
+        """Not needed after all: read the answer anyway (the connection goes back clean)."""
+        self._answer()
+
+    def total(self, compute: Callable[[], int]) -> int:
+        found = self._answer()
+        if found is None:
+            log.debug("count cache unavailable; counting in SQL")
+            return compute()
+        if found[0] == 1:
+            return int(found[2])
+        total = compute()
+        if found[0] == 2:
+            try:
+                self.script(keys=self.keys, args=[time.time(), "put", found[1], total, TTL])
+            except redis.RedisError:
+                pass
+        return total
 
 
 @functools.lru_cache(maxsize=1024)

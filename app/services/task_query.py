@@ -242,13 +242,21 @@ def list_tasks(user: User, filters: TaskFilters, page: int = 1,
         return Page(items=[], total=0, page=page, page_size=page_size)
     if filters.project_id is not None:
         get_project(filters.project_id, user)  # 404 / 403 for the project itself
+    lookup = _count_lookup(user, filters, project_ids)  # answered while the page is read
     conn = db.session.connection()
-    rows = conn.execute(_page_statement(_values(filters), _who(user, filters, project_ids),
-                                        conn.dialect.name, page, page_size)).all()
+    try:
+        rows = conn.execute(_page_statement(_values(filters), _who(user, filters, project_ids),
+                                            conn.dialect.name, page, page_size)).all()
+    except BaseException:
+        if lookup is not None:
+            lookup.close()
+        raise
     if 0 < len(rows) < page_size or (page == 1 and not rows):
         total = (page - 1) * page_size + len(rows)
+        if lookup is not None:
+            lookup.close()
     else:
-        total = count_tasks(user, filters, project_ids)
+        total = count_tasks(user, filters, project_ids, lookup)
     items = [TaskRow(*row[:-1], tags=_split_tags(row[-1])) for row in rows]
     return Page(items=items, total=total, page=page, page_size=page_size)
 
@@ -285,20 +293,28 @@ def _visible_ids_statement() -> Select:
             .limit(MAX_LISTED_PROJECTS + 1))
 
 
-def count_tasks(user: User, filters: TaskFilters,
-                project_ids: list[uuid.UUID] | None = None) -> int:
+def count_tasks(user: User, filters: TaskFilters, project_ids: list[uuid.UUID] | None = None,
+                lookup: count_cache.Lookup | None = None) -> int:
     """Every task matching `filters` that `user` may see: exact, from the count cache while
-    nothing it depends on has changed (`app.services.count_cache`).
+    nothing it depends on has changed (`app.services.count_cache`; `lookup` is the cache's
+    answer when it was already asked for, see `_count_lookup`)."""
+    def count() -> int:
+        counted = task_query(user, filters, for_count=True, project_ids=project_ids)
+        return db.session.scalar(counted.with_only_columns(func.count()).order_by(None)) or 0
+
+    lookup = lookup or _count_lookup(user, filters, project_ids)
+    return lookup.total(count) if lookup is not None else count()
+
+
+def _count_lookup(user: User, filters: TaskFilters, project_ids: list[uuid.UUID] | None
+                  ) -> count_cache.Lookup | None:
+    """Ask the count cache for the total (None: this total is always counted).
 
     The cache key is what the total depends on: the filters and the set of projects, which is
     the filtered project (its access was checked by the page query), every project (admins),
     or the caller's visible projects (`project_ids`, as listed by `_listed_projects`, and
     counted over exactly that list). A non-admin with more projects than that is counted
     every time."""
-    def count() -> int:
-        counted = task_query(user, filters, for_count=True, project_ids=project_ids)
-        return db.session.scalar(counted.with_only_columns(func.count()).order_by(None)) or 0
-
     if filters.project_id is not None:
         scopes = [versions.project_scope(filters.project_id)]
     elif user.is_admin:
@@ -306,9 +322,8 @@ def count_tasks(user: User, filters: TaskFilters,
     elif project_ids is not None:
         scopes = [versions.project_scope(p) for p in project_ids]
     else:
-        return count()
-    key = ("tasks", _values(replace(filters, sort="", order="")))
-    return count_cache.cached_count(scopes, key, count)
+        return None
+    return count_cache.Lookup(scopes, ("tasks", _values(replace(filters, sort="", order=""))))
 
 
 def filter_params(filters: TaskFilters) -> dict[str, Any]:
