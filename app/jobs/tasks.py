@@ -6,8 +6,6 @@ import logging
 import shutil
 import uuid
 
-from sqlalchemy.orm import lazyload
-
 from app.errors import AppError
 from app.extensions import db
 from app.jobs import common
@@ -15,7 +13,7 @@ from app.jobs.executors import claude, shell
 from app.jobs.runner import SpawnError
 from app.models.execution import TaskExecution
 from app.models.task import Task
-from app.services import concurrency, environment, events, run_control, workspace
+from app.services import concurrency, environment, events, run_control, versions, workspace
 from app.services import execution_lifecycle as lifecycle
 from app.services.engine_config import setting
 from app.services.execution_lifecycle import Outcome
@@ -27,33 +25,39 @@ def run_execution(execution_id: str) -> str:
     """Take a project slot (or wait in line for one), run the process, record the outcome."""
     eid = uuid.UUID(execution_id)
     try:
-        ex = common.load(TaskExecution, eid)
-        if ex is None or ex.status != "queued":
-            return f"skipped ({ex.status if ex else 'missing'})"
+        found = common.wait_for_row(lambda: lifecycle.load_for_run(eid))
+        if found is None or found[0].status != "queued":
+            return f"skipped ({found[0].status if found else 'missing'})"
+        ex, task, limits = found
         project_id = ex.project_id
-        limit = concurrency.limit_of(project_id)
+        limit = concurrency.limit_from(limits)
         ttl = int(setting("ENGINE_HEARTBEAT_TTL"))
         score = concurrency.line_score(ex.queue, ex.created_at)
-        if not concurrency.acquire(project_id, eid, limit, ttl, score):
+        key = lifecycle.key(eid)
+        record = run_control.run_record(worker=common.worker_name(),
+                                        project_id=str(project_id), owner="execution")
+        # The start's change marks (count cache, app.services.versions) ride along.
+        marks, add_marks = versions.prepare({versions.project_scope(project_id)})
+        if not concurrency.acquire(project_id, eid, limit, ttl, score, also=add_marks,
+                                   register=run_control.registration(key, ttl, record)):
             events.publish(events.make_event(
                 "execution.updated", {**lifecycle.brief(ex), "waiting_for": "project_slot"},
                 project_id=project_id, task_id=ex.task_id, execution_id=eid))
             lifecycle.promote(project_id)
             return "waiting for a project slot"
-        return _run(ex, ttl, limit)
+        return _run(ex, task, ttl, limit, record, marks)
     finally:
         db.session.remove()
 
 
-def _run(ex: TaskExecution, ttl: int, limit: int) -> str:
+def _run(ex: TaskExecution, task: Task, ttl: int, limit: int, record: dict,
+         marks: dict) -> str:
+    """Run a registered execution that holds its project slot, to a final state."""
     key = lifecycle.key(ex.id)
     project_id, eid = ex.project_id, ex.id
-    record = run_control.register_run(key, ttl, worker=common.worker_name(),
-                                      project_id=str(project_id), owner="execution")
     runner = None
     try:
         writer = common.new_writer("execution", eid)
-        task = db.session.get(Task, ex.task_id, options=[lazyload(Task.tag_rows)])
         try:
             argv, feed, parser, max_line = _plan(ex, task, writer)
             env = environment.build((task.meta or {}).get("environment"),
@@ -69,8 +73,15 @@ def _run(ex: TaskExecution, ttl: int, limit: int) -> str:
             lifecycle.finish(eid, Outcome(status="failed", error_code="TASK_EXECUTION_FAILED",
                                           error_message=_spawn_message(ex, exc), retryable=False))
             return "failed to start"
-        run_control.update_run(key, {**record, **common.process_identity(pid)})
-        if lifecycle.mark_running(eid, common.worker_name(), pid) is None:
+        running = {**record, **common.process_identity(pid)}  # lets a reaper kill orphans
+        end_marks, add_end_marks = versions.prepare({versions.project_scope(project_id)})
+
+        def after_start(pipe) -> None:
+            run_control.update_run(key, running, pipe)
+            add_end_marks(pipe)
+
+        if lifecycle.mark_running(eid, common.worker_name(), pid, after_commit=after_start,
+                                  marks=marks) is None:
             runner.kill_now()
             return "cancelled before it started"
         end = runner.wait()
@@ -78,17 +89,20 @@ def _run(ex: TaskExecution, ttl: int, limit: int) -> str:
                    else shell.outcome(end, writer.last_stderr))
         outcome.last_seq, outcome.output_bytes = writer.seq, writer.bytes
         outcome.truncated = writer.truncated
-        lifecycle.finish(eid, outcome)
+        lifecycle.finish(eid, outcome, marks=end_marks)
         return outcome.status
     except BaseException as exc:
         _fail_hard(eid, runner, exc)
         raise
     finally:
-        run_control.unregister_run(key)
         try:
-            lifecycle.release(project_id, eid, limit)
+            lifecycle.release(project_id, eid, limit, run_key=key)
         except Exception:
             log.exception("could not release the slot of execution %s", eid)
+            try:
+                run_control.unregister_run(key)
+            except Exception:
+                log.exception("could not unregister execution %s", eid)
 
 
 def _plan(ex: TaskExecution, task: Task, writer):

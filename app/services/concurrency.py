@@ -17,9 +17,13 @@ Leases expire: a running worker refreshes its lease with its heartbeat, so a wor
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
+import redis
 from flask import current_app
 
 from app.extensions import get_redis
@@ -27,27 +31,42 @@ from app.models.project import Project
 
 RESERVATION_TTL = 120
 
+# Take a slot (1) or join the line (0). When the slot is taken and KEYS[3] is given, also
+# register the run (run_control.registration: HSET KEYS[3] ARGV[6] ARGV[7]; SET KEYS[4] 1 EX
+# ARGV[8]) in the same atomic step.
 _ACQUIRE = """
-local now = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
-  return 1
+local function take()
+  local now = tonumber(ARGV[3])
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+  if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
+    return true
+  end
+  local first = redis.call('ZRANGE', KEYS[2], 0, 0)
+  local head = first[1]
+  if ((not head) or head == ARGV[1]) and redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+    if head == ARGV[1] then redis.call('ZREM', KEYS[2], ARGV[1]) end
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
+    return true
+  end
+  redis.call('ZADD', KEYS[2], 'NX', tonumber(ARGV[5]), ARGV[1])
+  return false
 end
-local first = redis.call('ZRANGE', KEYS[2], 0, 0)
-local head = first[1]
-if ((not head) or head == ARGV[1]) and redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
-  if head == ARGV[1] then redis.call('ZREM', KEYS[2], ARGV[1]) end
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
-  return 1
+if not take() then return 0 end
+if KEYS[3] then
+  redis.call('HSET', KEYS[3], ARGV[6], ARGV[7])
+  redis.call('SET', KEYS[4], '1', 'EX', tonumber(ARGV[8]))
 end
-redis.call('ZADD', KEYS[2], 'NX', tonumber(ARGV[5]), ARGV[1])
-return 0
+return 1
 """
 
+# The run that just ended (ARGV[1]) also leaves the line, if it was in it (`forget`).
 _PROMOTE = """
 local now = tonumber(ARGV[3])
-if ARGV[1] ~= '' then redis.call('ZREM', KEYS[1], ARGV[1]) end
+if ARGV[1] ~= '' then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local out = {}
 while redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) do
@@ -80,6 +99,11 @@ def limit_of(project_id: uuid.UUID | str) -> int:
     return _limit(limits)
 
 
+def limit_from(limits: dict | None) -> int:
+    """The cap given a project's `resource_limits` (already read), else the server default."""
+    return _limit(limits)
+
+
 def limit_for(project: Project | None) -> int:
     """The project's cap, else the server-wide MAX_CONCURRENT_TASKS."""
     return _limit(project.resource_limits if project else None)
@@ -102,13 +126,19 @@ def line_score(queue: str, created_at) -> float:
 
 
 def acquire(project_id: uuid.UUID | str, execution_id: uuid.UUID | str, limit: int,
-            ttl: int, score: float) -> bool:
+            ttl: int, score: float, register: tuple[list[str], list] | None = None,
+            also: Callable[[Any], None] | None = None) -> bool:
     """Take (or keep) a slot; False means the run now waits in the project's line (ordered
-    by `score`, see `line_score`)."""
-    script = get_redis().register_script(_ACQUIRE)
-    got = script(keys=[leases_key(project_id), waiting_key(project_id)],
-                 args=[str(execution_id), limit, time.time(), ttl, score])
-    return bool(got)
+    by `score`, see `line_score`). `register`: (keys, args) of run_control's registration
+    (`run_control.registration`), done in the same atomic script only when the slot is taken,
+    so a run is never announced as running while it waits. `also(pipeline)` adds commands to
+    the same round trip."""
+    keys = [leases_key(project_id), waiting_key(project_id)]
+    args = [str(execution_id), limit, time.time(), ttl, score]
+    if register is not None:
+        keys += register[0]
+        args += register[1]
+    return bool(run_script(_ACQUIRE, keys, args, also=also))
 
 
 def refresh(project_id: uuid.UUID | str, execution_id: uuid.UUID | str, ttl: int) -> None:
@@ -116,12 +146,35 @@ def refresh(project_id: uuid.UUID | str, execution_id: uuid.UUID | str, ttl: int
 
 
 def release_and_promote(project_id: uuid.UUID | str, execution_id: uuid.UUID | str | None,
-                        limit: int) -> list[uuid.UUID]:
-    """Free `execution_id`'s slot (if any) and reserve free slots for the head waiters."""
-    script = get_redis().register_script(_PROMOTE)
-    promoted = script(keys=[leases_key(project_id), waiting_key(project_id)],
-                      args=[str(execution_id or ""), limit, time.time(), RESERVATION_TTL])
+                        limit: int, also: Callable[[Any], None] | None = None
+                        ) -> list[uuid.UUID]:
+    """Free `execution_id`'s slot and line place (if any) and reserve free slots for the head
+    waiters. `also(pipeline)` adds commands to the same round trip."""
+    promoted = run_script(_PROMOTE, [leases_key(project_id), waiting_key(project_id)],
+                          [str(execution_id or ""), limit, time.time(), RESERVATION_TTL],
+                          also=also)
     return [uuid.UUID(m.decode() if isinstance(m, bytes) else m) for m in promoted]
+
+
+def run_script(source: str, keys: list[str], args: list, also: Callable[[Any], None] | None
+               = None) -> Any:
+    """Run a Lua script by its SHA in one round trip with whatever `also(pipeline)` adds (a
+    Script object in a pipeline would first ask Redis whether it is loaded: one more trip).
+    Loads the script and tries again when Redis does not know it (first use, Redis restart)."""
+    r = get_redis()
+    sha = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
+    for attempt in (1, 2):
+        pipe = r.pipeline(transaction=False)
+        pipe.evalsha(sha, len(keys), *keys, *args)
+        if also is not None:
+            also(pipe)
+        try:
+            return pipe.execute()[0]
+        except redis.exceptions.NoScriptError:
+            if attempt == 2:
+                raise
+            r.script_load(source)
+    raise AssertionError("unreachable")
 
 
 def forget(project_id: uuid.UUID | str, execution_id: uuid.UUID | str) -> None:

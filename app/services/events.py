@@ -44,6 +44,7 @@ from app.services import versions
 log = logging.getLogger(__name__)
 EVENTS_CHANNEL = "events"
 _PENDING = "pending_events"
+_AFTER = "after_commit_redis"
 _sinks: list[Callable[[dict[str, Any]], None]] = []
 
 
@@ -97,43 +98,73 @@ def publish_output(owner_type: str, owner_id: uuid.UUID | str,
 
 
 def add_sink(sink: Callable[[dict[str, Any]], None]) -> None:
+    """Run `sink(event)` after each published event; a sink with a `many` attribute gets a
+    commit's events in one `sink.many(events)` call instead."""
     if sink not in _sinks:
         _sinks.append(sink)
 
 
-def publish_committed(messages: list[dict[str, Any]], marks: dict[str, Any] | None = None
-                      ) -> None:
+def on_commit(add_commands: Callable[[Any], None]) -> None:
+    """Have `add_commands(pipeline)` queue Redis commands that must follow the current
+    transaction's commit: they go in the pipeline that publishes its events (no round trip of
+    their own). A rollback drops them; a Redis failure is logged like the events'."""
+    db.session().info.setdefault(_AFTER, []).append(add_commands)
+
+
+def publish_committed(messages: list[dict[str, Any]], marks: dict[str, Any] | None = None,
+                      after: list[Callable[[Any], None]] | None = None) -> None:
     """Publish a commit's events in one Redis round trip (with the change-version bumps of the
-    same commit, see `app.services.versions`), then run the sinks in order."""
+    same commit, see `app.services.versions`, and its `on_commit` commands), then run the
+    sinks in order."""
+    sinks = list(_sinks)
+    reads: dict[int, Any] = {}
     try:
         pipe = get_redis().pipeline(transaction=False)
+        for index, sink in enumerate(sinks):  # what batch sinks will read: same round trip
+            prefetch = getattr(sink, "prefetch", None)
+            if messages and prefetch is not None and prefetch(pipe, messages):
+                reads[index] = None
         for message in messages:
             pipe.publish(EVENTS_CHANNEL, json.dumps(message, default=str))
         if marks:
             versions.queue_bumps(pipe, marks)
-        pipe.execute()
+        for add_commands in after or ():
+            add_commands(pipe)
+        results = pipe.execute()
+        reads = dict(zip(reads, results, strict=False))
         sent = True
     except redis.RedisError:
         sent = False
+        reads = {}
         log.warning("%d event(s) not published: Redis unavailable", len(messages))
     if marks:
         versions.bumps_sent(marks, sent)
-    for message in messages:
-        for sink in list(_sinks):
-            try:
-                sink(message)
-            except Exception:
-                log.exception("event sink %s failed", getattr(sink, "__name__", sink))
+    for index, sink in enumerate(sinks):
+        many = getattr(sink, "many", None)  # a sink that takes a commit's events at once
+        if many is None:
+            for message in messages:
+                _run_sink(sink, message)
+        elif messages:
+            _run_sink(many, messages, *([reads[index]] if index in reads else []))
+
+
+def _run_sink(sink: Callable[..., None], *args: Any) -> None:
+    try:
+        sink(*args)
+    except Exception:
+        log.exception("event sink %s failed", getattr(sink, "__name__", sink))
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     marks = versions.committed(session)
-    if pending or marks:
-        publish_committed(pending or [], marks)
+    after = session.info.pop(_AFTER, None)
+    if pending or marks or after:
+        publish_committed(pending or [], marks, after)
 
 
 @sa_event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_AFTER, None)

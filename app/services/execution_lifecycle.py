@@ -10,23 +10,28 @@ and a cancel racing for the same run cannot both win.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import redis
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import lazyload
 
 from app.errors import iso, utcnow
 from app.extensions import db
 from app.models.execution import TaskExecution
+from app.models.project import Project
 from app.models.task import Task
-from app.services import audit, concurrency, events, queues, run_control
+from app.services import audit, concurrency, events, queues, run_control, versions
+from app.services import engine_sql as sql
 from app.services.durations import format_duration, run_seconds
 from app.services.engine_config import setting
-from app.services.task_status import change_status
+from app.services.task_status import change_status, change_status_row
 
 log = logging.getLogger(__name__)
 FINAL = ("completed", "failed", "cancelled")
@@ -121,24 +126,72 @@ def _task(task_id: uuid.UUID) -> Task:
                           options=[lazyload(Task.tag_rows)])
 
 
-def mark_running(execution_id: uuid.UUID, worker_name: str, pid: int | None
-                 ) -> TaskExecution | None:
-    """queued -> running, unless a cancel or clear got there first (then None)."""
+_EX = TaskExecution.__table__
+_TASK = Task.__table__
+_BRIEF = ("id", "task_id", "project_id", "status", "queue", "attempt", "exit_code",
+          "error_code", "error_message", "pid", "started_at", "finished_at", "last_seq",
+          "triggered_by")
+_ALL = tuple(_EX.c.keys())
+
+
+def load_for_run(execution_id: uuid.UUID
+                 ) -> tuple[SimpleNamespace, SimpleNamespace, dict | None] | None:
+    """The execution, what the worker needs of its task (title, description, metadata) and its
+    project's resource limits, in one query, as plain rows (the engine needs no ORM objects)."""
+    row = db.session.connection().execute(_load_statement(), {"eid": execution_id}).first()
+    if row is None:
+        return None
+    values = dict(row._mapping)
+    task = SimpleNamespace(id=values["task_id"], title=values.pop("title"),
+                           description=values.pop("description"), meta=values.pop("meta"))
+    limits = values.pop("resource_limits")
+    return SimpleNamespace(**values), task, limits
+
+
+@functools.cache
+def _load_statement():
+    return (select(_EX, _TASK.c.title, _TASK.c.description, _TASK.c.metadata.label("meta"),
+                   Project.__table__.c.resource_limits)
+            .join(_TASK, _TASK.c.id == _EX.c.task_id)
+            .join(Project.__table__, Project.__table__.c.id == _EX.c.project_id)
+            .where(_EX.c.id == bindparam("eid", type_=_EX.c.id.type)))
+
+
+def mark_running(execution_id: uuid.UUID, worker_name: str, pid: int | None,
+                 after_commit: Callable[[Any], None] | None = None,
+                 marks: dict[str, Any] | None = None) -> SimpleNamespace | None:
+    """queued -> running, unless a cancel or clear got there first (then None).
+
+    The engine's hot path, written on the rows (no ORM objects: most of a run's cost was the
+    ORM's), with the same history, task status rules and events as every other change.
+    `after_commit(pipeline)` adds Redis commands to the commit's event round trip; `marks`,
+    change marks prepared ahead (`versions.prepare`), save this transaction that round trip."""
+    if marks is not None:
+        versions.adopt(db.session(), marks)
     now = utcnow()
-    result = db.session.execute(
-        update(TaskExecution)
-        .where(TaskExecution.id == execution_id, TaskExecution.status == "queued")
-        .values(status="running", started_at=now, heartbeat_at=now, worker_name=worker_name,
-                pid=pid))
-    if result.rowcount != 1:
+    conn = db.session.connection()
+    values = {"status": "running", "started_at": now, "heartbeat_at": now,
+              "worker_name": worker_name, "pid": pid}
+    where = {"id": execution_id, "status": "queued"}
+    if conn.dialect.update_returning:
+        found = sql.update_row(conn, _EX, values, where, returning=_BRIEF).first()
+    else:
+        found = (sql.select_by_id(conn, _EX, execution_id, _BRIEF).first()
+                 if sql.update_row(conn, _EX, values, where).rowcount == 1 else None)
+    if found is None:
         db.session.rollback()
         return None
-    ex = db.session.get(TaskExecution, execution_id)  # updated in place by the statement
-    task = _task(ex.task_id)
-    _record(ex, "queued", "running", None, details={"worker": worker_name, "pid": pid})
-    change_status(task, "running", None, details={"execution_id": str(ex.id),
-                                                  "attempt": ex.attempt}, check=False)
+    ex = SimpleNamespace(**found._mapping)
+    rows = [audit.entry("execution", ex.id, "status_changed", user_id=None, field="status",
+                        old="queued", new="running", project_id=ex.project_id,
+                        details={"worker": worker_name, "pid": pid})]
+    change_status_row(ex.task_id, "running", None, audit_rows=rows, now=now,
+                      details={"execution_id": str(ex.id), "attempt": ex.attempt},
+                      expect=(ex.project_id, "queued", None))
+    audit.record_rows(rows)
     _emit(ex)
+    if after_commit is not None:
+        events.on_commit(after_commit)
     db.session.commit()
     return ex
 
@@ -149,49 +202,68 @@ def backoff(attempt: int) -> float:
     return min(base * (2 ** max(attempt - 1, 0)), float(setting("RETRY_BACKOFF_MAX")))
 
 
-def finish(execution_id: uuid.UUID, outcome: Outcome, user_id: uuid.UUID | None = None
-           ) -> TaskExecution | None:
-    """Write the final state (and queue an automatic retry when one is due); idempotent."""
-    ex = db.session.get(TaskExecution, execution_id, populate_existing=True)
-    if ex is None or ex.status in FINAL:
-        db.session.rollback()
-        return None
-    old = ex.status
+def finish(execution_id: uuid.UUID, outcome: Outcome, user_id: uuid.UUID | None = None,
+           marks: dict[str, Any] | None = None) -> SimpleNamespace | None:
+    """Write the final state (and queue an automatic retry when one is due); idempotent.
+
+    On the rows like `mark_running` (`marks` likewise): the execution is updated only from the
+    state it was read in, so two finishers (the worker, a cancel that found it dead, the
+    reaper) cannot both write a final state. Returns the execution's fields, or None when it
+    was already final."""
+    if marks is not None:
+        versions.adopt(db.session(), marks)
+    conn = db.session.connection()
     now = utcnow()
-    ex.status = outcome.status
-    ex.finished_at = now
-    if ex.started_at is None and old == "running":
-        ex.started_at = now
-    ex.exit_code = outcome.exit_code
-    ex.error_code = outcome.error_code
-    ex.error_message = outcome.error_message
+    values: dict[str, Any] = {"status": outcome.status, "finished_at": now,
+                              "exit_code": outcome.exit_code, "error_code": outcome.error_code,
+                              "error_message": outcome.error_message}
     if outcome.status == "cancelled":
-        ex.cancelled_at = now
-        ex.cancel_reason = outcome.cancel_reason
+        values.update(cancelled_at=now, cancel_reason=outcome.cancel_reason)
     if outcome.last_seq is not None:
-        ex.last_seq = outcome.last_seq
-        ex.output_bytes = outcome.output_bytes or 0
-        ex.output_truncated = bool(outcome.truncated)
-    for name, value in outcome.claude.items():
-        setattr(ex, name, value)
-    _record(ex, old, ex.status, user_id,
-            details={"exit_code": ex.exit_code, "error_code": ex.error_code,
-                     "error_message": ex.error_message, "reason": ex.cancel_reason,
-                     "duration": format_duration(duration_seconds(ex))})
-    task = _task(ex.task_id)
+        values.update(last_seq=outcome.last_seq, output_bytes=outcome.output_bytes or 0,
+                      output_truncated=bool(outcome.truncated))
+    values.update(outcome.claude)
+    found = None
+    if conn.dialect.update_returning:  # the usual case, a started run, in one statement
+        found = sql.update_row(conn, _EX, values, {"id": execution_id, "status": "running"},
+                               not_null=("started_at",), returning=_ALL).first()
+    if found is not None:
+        ex, old = SimpleNamespace(**found._mapping), "running"
+    else:
+        found = sql.select_by_id(conn, _EX, execution_id, for_update=True).first()
+        if found is None or found.status in FINAL:
+            db.session.rollback()
+            return None
+        ex, old = SimpleNamespace(**found._mapping), found.status
+        if ex.started_at is None and old == "running":
+            values["started_at"] = now
+        changed = sql.update_row(conn, _EX, values, {"id": execution_id, "status": old})
+        if changed.rowcount != 1:  # finished by someone else meanwhile
+            db.session.rollback()
+            return None
+        vars(ex).update(values)
+    rows = [audit.entry("execution", ex.id, "status_changed", user_id=user_id, field="status",
+                        old=old, new=ex.status, project_id=ex.project_id, details={
+                            "exit_code": ex.exit_code, "error_code": ex.error_code,
+                            "error_message": ex.error_message, "reason": ex.cancel_reason,
+                            "duration": format_duration(duration_seconds(ex))})]
     retries = int((ex.options or {}).get("retry_attempts") or 0)
     retry = None
     if outcome.status == "failed" and outcome.retryable and ex.attempt <= retries:
+        audit.record_rows(rows)
+        task = _task(ex.task_id)
         change_status(task, "queued", None, check=False, details={
             "automatic_retry": ex.attempt, "of": retries, "after": ex.error_message})
         retry = create(task, user_id=ex.triggered_by, queue=ex.queue, options=ex.options,
                        attempt=ex.attempt + 1, retry_of=ex.id,
                        working_directory=ex.working_directory)
     else:
-        change_status(task, ex.status, user_id, check=False, details={
+        change_status_row(ex.task_id, ex.status, user_id, audit_rows=rows, now=now, details={
             "execution_id": str(ex.id), "exit_code": ex.exit_code,
             **({"error": ex.error_message} if ex.error_message else {}),
-            **({"reason": ex.cancel_reason} if ex.cancel_reason else {})})
+            **({"reason": ex.cancel_reason} if ex.cancel_reason else {})},
+            expect=(ex.project_id, "running", ex.started_at) if old == "running" else None)
+        audit.record_rows(rows)
     _emit(ex, user_id)
     db.session.commit()
     if retry is not None:
@@ -227,15 +299,15 @@ def cancel_queued(ex: TaskExecution, reason: str | None, user_id: uuid.UUID | No
 
 
 def release(project_id: uuid.UUID, execution_id: uuid.UUID | None,
-            limit: int | None = None) -> None:
-    """Free a slot (if held), drop the run from its project's line, and start the next waiters.
+            limit: int | None = None, run_key: str | None = None) -> None:
+    """Free a slot (if held), drop the run from its project's line, and start the next waiters;
+    with `run_key`, also unregister the run (run_control) in the same round trip.
 
     One Redis script; the database is only read when somebody was actually waiting."""
-    if execution_id is not None:
-        concurrency.forget(project_id, execution_id)
     if limit is None:
         limit = concurrency.limit_of(project_id)
-    promoted = concurrency.release_and_promote(project_id, None, limit)
+    also = (lambda pipe: run_control.unregister_run(run_key, pipe)) if run_key else None
+    promoted = concurrency.release_and_promote(project_id, execution_id, limit, also=also)
     if promoted:
         _requeue_promoted(project_id, promoted)
 

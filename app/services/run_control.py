@@ -54,7 +54,7 @@ def _job(key: str) -> str:
 
 def register_run(key: str, ttl: int, **info: Any) -> dict[str, Any]:
     """Announce that this process runs `key`; the heartbeat must be refreshed within `ttl`."""
-    record = {"host": HOST, "worker_pid": os.getpid(), "started": time.time(), **info}
+    record = run_record(**info)
     pipe = get_redis().pipeline(transaction=False)
     pipe.hset(RUNS, key, json.dumps(record, default=str))
     pipe.set(_hb(key), "1", ex=max(int(ttl), 1))
@@ -62,20 +62,34 @@ def register_run(key: str, ttl: int, **info: Any) -> dict[str, Any]:
     return record
 
 
-def update_run(key: str, record: dict[str, Any]) -> None:
+def run_record(**info: Any) -> dict[str, Any]:
+    """The record `register_run` would write for this process."""
+    return {"host": HOST, "worker_pid": os.getpid(), "started": time.time(), **info}
+
+
+def registration(key: str, ttl: int, record: dict[str, Any]) -> tuple[list[str], list]:
+    """(keys, args) of `register_run` for a Lua script that registers the run atomically with
+    something else (concurrency.acquire): HSET keys[0] args[0] args[1]; SET keys[1] 1 EX
+    args[2]."""
+    return [RUNS, _hb(key)], [key, json.dumps(record, default=str), max(int(ttl), 1)]
+
+
+def update_run(key: str, record: dict[str, Any], pipeline: redis.client.Pipeline | None = None
+               ) -> None:
     """Replace the run's record (the caller keeps it: one write, no read)."""
-    get_redis().hset(RUNS, key, json.dumps(record, default=str))
+    (pipeline or get_redis()).hset(RUNS, key, json.dumps(record, default=str))
 
 
 def heartbeat(key: str, ttl: int) -> None:
     get_redis().set(_hb(key), "1", ex=max(int(ttl), 1))
 
 
-def unregister_run(key: str) -> None:
-    pipe = get_redis().pipeline(transaction=False)
+def unregister_run(key: str, pipeline: redis.client.Pipeline | None = None) -> None:
+    pipe = pipeline or get_redis().pipeline(transaction=False)
     pipe.hdel(RUNS, key)
     pipe.delete(_hb(key), _cancel(key), _job(key))
-    pipe.execute()
+    if pipeline is None:
+        pipe.execute()
 
 
 def active_runs() -> dict[str, dict[str, Any]]:

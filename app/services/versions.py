@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
@@ -43,6 +43,7 @@ from app.models.user import User
 
 log = logging.getLogger(__name__)
 MARK_TTL = 120  # seconds a writer's mark protects its transaction (renewed before commit)
+PREPARED_TTL = 10.0  # seconds marks made ahead of a transaction (`prepare`) stay trusted
 EPOCH = "*"
 ALL = "p:all"
 USERS = "u:*"
@@ -108,28 +109,66 @@ def _scopes_of(session: Session, obj: Any) -> set[str]:
     return set()
 
 
+def mark(session: Session, scopes: set[str]) -> None:
+    """Mark `scopes` for `session`'s transaction, for writes made on its connection directly
+    (which the session's hooks do not see): call before the write."""
+    _mark(session, scopes)
+
+
+def prepare(scopes: set[str], ttl: float = PREPARED_TTL
+            ) -> tuple[dict[str, Any], Callable[[Any], None]]:
+    """Marks for a transaction to come, written by `add(pipeline)` in a Redis round trip the
+    caller makes anyway (the engine: in the one that takes the project slot, and in the one
+    that follows the run's start); the transaction then `adopt`s them. They live `ttl`
+    seconds, so a run that stops early never blocks anybody's cache for long."""
+    scopes = _with_all(scopes)
+    state = {"token": uuid.uuid4().hex, "scopes": set(scopes), "at": time.time(), "ttl": ttl}
+
+    def add(pipe) -> None:
+        state["at"] = time.time()
+        for scope in scopes:
+            pipe.zadd(marks_key(scope), {state["token"]: state["at"] + ttl})
+
+    return state, add
+
+
+def adopt(session: Session, state: dict[str, Any]) -> None:
+    """Use marks made by `prepare` for `session`'s next transaction. Call before its first
+    write: marks too old to be trusted until the commit are written again now, outside the
+    transaction (a SQLite write lock is never held across that round trip)."""
+    if _MARKS in session.info:  # marks of its own already; the prepared ones just expire
+        return
+    if time.time() - state["at"] > state["ttl"] / 2:
+        _write_marks(state, state["scopes"])
+    session.info[_MARKS] = state
+
+
+def _with_all(scopes: set[str]) -> set[str]:
+    return scopes | {ALL} if any(s.startswith("p:") for s in scopes) else scopes
+
+
 def _mark(session: Session, scopes: set[str]) -> None:
     """Mark `scopes` for this session's transaction (once each) before anything can commit."""
     state = session.info.get(_MARKS)
     if state is None:
-        state = session.info[_MARKS] = {"token": uuid.uuid4().hex, "scopes": set(), "at": 0.0}
-    if any(s.startswith("p:") for s in scopes):
-        scopes = scopes | {ALL}
-    new = scopes - state["scopes"]
+        state = session.info[_MARKS] = {"token": uuid.uuid4().hex, "scopes": set(),
+                                         "at": time.time(), "ttl": MARK_TTL}
+    new = _with_all(scopes) - state["scopes"]
     if not new:
         return
     state["scopes"] |= new
-    _write_marks(state, new)
+    _write_marks(state, new, renew=False)
 
 
-def _write_marks(state: dict[str, Any], scopes: Iterable[str]) -> None:
+def _write_marks(state: dict[str, Any], scopes: Iterable[str], renew: bool = True) -> None:
+    """ZADD the marks; `renew`: all of the state's marks get a fresh expiry (and its time)."""
     now = time.time()
-    state["at"] = now
+    if renew:
+        state["at"] = now
     try:
         pipe = get_redis().pipeline(transaction=False)
         for scope in scopes:
-            pipe.zremrangebyscore(marks_key(scope), "-inf", now)
-            pipe.zadd(marks_key(scope), {state["token"]: now + MARK_TTL})
+            pipe.zadd(marks_key(scope), {state["token"]: now + state["ttl"]})
         pipe.execute()
     except redis.RedisError:
         _missed.update(scopes)
@@ -152,19 +191,21 @@ def _after_flush(session: Session, _context) -> None:
 
 @sa_event.listens_for(Session, "do_orm_execute")
 def _bulk_statement(state: ORMExecuteState) -> None:
-    """INSERT/UPDATE/DELETE statements on tracked tables: which rows is not known."""
+    """INSERT/UPDATE/DELETE statements on tracked tables: the scopes the statement names in
+    its `version_scopes` execution option, else (which rows is not known) the table's epoch."""
     if not (state.is_insert or state.is_update or state.is_delete):
         return
     scope = BULK_SCOPES.get(getattr(getattr(state.statement, "table", None), "name", None))
     if scope is not None:
-        _mark(state.session, {scope})
+        named = state.execution_options.get("version_scopes")
+        _mark(state.session, set(named) if named else {scope})
 
 
 @sa_event.listens_for(Session, "before_commit")
 def _renew_old_marks(session: Session) -> None:
     """A long transaction's marks are renewed before they could expire."""
     state = session.info.get(_MARKS)
-    if state and time.time() - state["at"] > MARK_TTL / 2:
+    if state and time.time() - state["at"] > state["ttl"] / 2:
         _write_marks(state, state["scopes"])
 
 
@@ -175,9 +216,11 @@ def committed(session: Session) -> dict[str, Any] | None:
 
 def queue_bumps(pipe, state: dict[str, Any]) -> None:
     """Add the version bumps and mark removals of a committed transaction to `pipe`."""
+    now = time.time()
     for scope in set(state["scopes"]) | _missed:
         pipe.incr(version_key(scope))
         pipe.zrem(marks_key(scope), state["token"])
+        pipe.zremrangebyscore(marks_key(scope), "-inf", now)  # expired marks of dead writers
 
 
 def bumps_sent(state: dict[str, Any], ok: bool) -> None:

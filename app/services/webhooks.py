@@ -246,21 +246,43 @@ def send_test(webhook_id: uuid.UUID, user: User) -> WebhookDelivery:
 
 def sink(event: dict[str, Any]) -> None:
     """Event sink: hand webhook events to a worker; never blocks on receivers, writes nothing."""
-    kind = event.get("event")
-    if kind not in WEBHOOK_EVENTS:
+    sink_many([event])
+
+
+def sink_many(batch: list[dict[str, Any]], known: set[bytes] | None = None) -> None:
+    """`sink` for the events of one commit: the wanted event types are read once for all
+    (`known`: already read, see `sink_prefetch`)."""
+    wanted = [event for event in batch if event.get("event") in WEBHOOK_EVENTS]
+    if not wanted:
         return
     try:
-        known = get_redis().smembers(TYPES_KEY)
+        if known is None:
+            known = get_redis().smembers(TYPES_KEY)
         if not known:
             rebuild_types()
             known = get_redis().smembers(TYPES_KEY)
-        if known and kind.encode() not in known:
-            return  # no active webhook wants this event type
-        Queue(QUEUE, connection=get_redis()).enqueue(
-            "app.jobs.webhooks.fanout_event", event, job_timeout=60, result_ttl=0,
-            description=f"webhooks: {kind}")
+        for event in wanted:
+            kind = event["event"]
+            if known and kind.encode() not in known:
+                continue  # no active webhook wants this event type
+            Queue(QUEUE, connection=get_redis()).enqueue(
+                "app.jobs.webhooks.fanout_event", event, job_timeout=60, result_ttl=0,
+                description=f"webhooks: {kind}")
     except (redis.RedisError, OSError):
-        log.warning("webhook dispatch of %s skipped: Redis unavailable", kind)
+        log.warning("webhook dispatch of %s skipped: Redis unavailable",
+                    ", ".join(event["event"] for event in wanted))
+
+
+def sink_prefetch(pipe, batch: list[dict[str, Any]]) -> bool:
+    """Queue the read `sink_many` needs in the pipeline that publishes `batch` (True if any)."""
+    if any(event.get("event") in WEBHOOK_EVENTS for event in batch):
+        pipe.smembers(TYPES_KEY)
+        return True
+    return False
+
+
+sink.many = sink_many  # type: ignore[attr-defined]  # events.publish_committed batches
+sink.prefetch = sink_prefetch  # type: ignore[attr-defined]
 
 
 def _types_changed() -> None:
