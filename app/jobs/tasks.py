@@ -56,6 +56,7 @@ def _run(ex: TaskExecution, task: Task, ttl: int, limit: int, record: dict,
     key = lifecycle.key(ex.id)
     project_id, eid = ex.project_id, ex.id
     runner = None
+    release = lifecycle.Release(project_id, eid, limit, key)
     try:
         writer = common.new_writer("execution", eid)
         try:
@@ -89,14 +90,14 @@ def _run(ex: TaskExecution, task: Task, ttl: int, limit: int, record: dict,
                    else shell.outcome(end, writer.last_stderr))
         outcome.last_seq, outcome.output_bytes = writer.seq, writer.bytes
         outcome.truncated = writer.truncated
-        lifecycle.finish(eid, outcome, marks=end_marks)
+        lifecycle.finish(eid, outcome, marks=end_marks, release=release)
         return outcome.status
     except BaseException as exc:
         _fail_hard(eid, runner, exc)
         raise
     finally:
         try:
-            lifecycle.release(project_id, eid, limit, run_key=key)
+            release.complete()
         except Exception:
             log.exception("could not release the slot of execution %s", eid)
             try:

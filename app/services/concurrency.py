@@ -150,10 +150,26 @@ def release_and_promote(project_id: uuid.UUID | str, execution_id: uuid.UUID | s
                         ) -> list[uuid.UUID]:
     """Free `execution_id`'s slot and line place (if any) and reserve free slots for the head
     waiters. `also(pipeline)` adds commands to the same round trip."""
-    promoted = run_script(_PROMOTE, [leases_key(project_id), waiting_key(project_id)],
-                          [str(execution_id or ""), limit, time.time(), RESERVATION_TTL],
-                          also=also)
-    return [uuid.UUID(m.decode() if isinstance(m, bytes) else m) for m in promoted]
+    return promoted_ids(run_script(
+        _PROMOTE, [leases_key(project_id), waiting_key(project_id)],
+        [str(execution_id or ""), limit, time.time(), RESERVATION_TTL], also=also))
+
+
+def queue_release(pipe, project_id: uuid.UUID | str, execution_id: uuid.UUID | str,
+                  limit: int) -> None:
+    """`release_and_promote` as one command of someone else's pipeline (its result, the
+    promoted ids, comes back among that pipeline's; see `promoted_ids`). Sent as EVAL with the
+    script's text: Redis keeps it compiled, and it cannot fail for not being loaded."""
+    pipe.eval(_PROMOTE, 2, leases_key(project_id), waiting_key(project_id),
+              str(execution_id), limit, time.time(), RESERVATION_TTL)
+
+
+def promoted_ids(result: Any) -> list[uuid.UUID]:
+    return [uuid.UUID(m.decode() if isinstance(m, bytes) else m) for m in result or ()]
+
+
+def _sha(source: str) -> str:
+    return hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
 
 
 def run_script(source: str, keys: list[str], args: list, also: Callable[[Any], None] | None
@@ -162,7 +178,7 @@ def run_script(source: str, keys: list[str], args: list, also: Callable[[Any], N
     Script object in a pipeline would first ask Redis whether it is loaded: one more trip).
     Loads the script and tries again when Redis does not know it (first use, Redis restart)."""
     r = get_redis()
-    sha = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
+    sha = _sha(source)
     for attempt in (1, 2):
         pipe = r.pipeline(transaction=False)
         pipe.evalsha(sha, len(keys), *keys, *args)

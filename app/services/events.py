@@ -104,15 +104,18 @@ def add_sink(sink: Callable[[dict[str, Any]], None]) -> None:
         _sinks.append(sink)
 
 
-def on_commit(add_commands: Callable[[Any], None]) -> None:
+def on_commit(add_commands: Callable[[Any], None],
+              on_results: Callable[[list[Any]], None] | None = None) -> None:
     """Have `add_commands(pipeline)` queue Redis commands that must follow the current
     transaction's commit: they go in the pipeline that publishes its events (no round trip of
-    their own). A rollback drops them; a Redis failure is logged like the events'."""
-    db.session().info.setdefault(_AFTER, []).append(add_commands)
+    their own); `on_results` then gets their results (not called if the round trip failed).
+    A rollback drops them; a Redis failure is logged like the events'. Neither may use the
+    database (the session that committed cannot run SQL at that point)."""
+    db.session().info.setdefault(_AFTER, []).append((add_commands, on_results))
 
 
 def publish_committed(messages: list[dict[str, Any]], marks: dict[str, Any] | None = None,
-                      after: list[Callable[[Any], None]] | None = None) -> None:
+                      after: list[tuple[Callable, Callable | None]] | None = None) -> None:
     """Publish a commit's events in one Redis round trip (with the change-version bumps of the
     same commit, see `app.services.versions`, and its `on_commit` commands), then run the
     sinks in order."""
@@ -128,10 +131,16 @@ def publish_committed(messages: list[dict[str, Any]], marks: dict[str, Any] | No
             pipe.publish(EVENTS_CHANNEL, json.dumps(message, default=str))
         if marks:
             versions.queue_bumps(pipe, marks)
-        for add_commands in after or ():
+        spans = []
+        for add_commands, on_results in after or ():
+            start = len(pipe)
             add_commands(pipe)
+            spans.append((start, len(pipe), on_results))
         results = pipe.execute()
         reads = dict(zip(reads, results, strict=False))
+        for start, end, on_results in spans:
+            if on_results is not None:
+                on_results(results[start:end])
         sent = True
     except redis.RedisError:
         sent = False

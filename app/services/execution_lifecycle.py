@@ -203,13 +203,14 @@ def backoff(attempt: int) -> float:
 
 
 def finish(execution_id: uuid.UUID, outcome: Outcome, user_id: uuid.UUID | None = None,
-           marks: dict[str, Any] | None = None) -> SimpleNamespace | None:
+           marks: dict[str, Any] | None = None, release: Release | None = None
+           ) -> SimpleNamespace | None:
     """Write the final state (and queue an automatic retry when one is due); idempotent.
 
     On the rows like `mark_running` (`marks` likewise): the execution is updated only from the
     state it was read in, so two finishers (the worker, a cancel that found it dead, the
-    reaper) cannot both write a final state. Returns the execution's fields, or None when it
-    was already final."""
+    reaper) cannot both write a final state. `release` frees the run's slot in the commit's
+    round trip. Returns the execution's fields, or None when it was already final."""
     if marks is not None:
         versions.adopt(db.session(), marks)
     conn = db.session.connection()
@@ -265,6 +266,8 @@ def finish(execution_id: uuid.UUID, outcome: Outcome, user_id: uuid.UUID | None 
             expect=(ex.project_id, "running", ex.started_at) if old == "running" else None)
         audit.record_rows(rows)
     _emit(ex, user_id)
+    if release is not None:
+        events.on_commit(release.add, release.take)
     db.session.commit()
     if retry is not None:
         try:
@@ -310,6 +313,31 @@ def release(project_id: uuid.UUID, execution_id: uuid.UUID | None,
     promoted = concurrency.release_and_promote(project_id, execution_id, limit, also=also)
     if promoted:
         _requeue_promoted(project_id, promoted)
+
+
+class Release:
+    """A run's `release`, folded into the round trip that follows its final commit when it
+    can be (`finish(..., release=)`); `complete()` afterwards, always, does whatever is left:
+    the ordinary release if that round trip did not happen, else the waiters it promoted."""
+
+    def __init__(self, project_id: uuid.UUID, execution_id: uuid.UUID, limit: int,
+                 run_key: str) -> None:
+        self.project_id, self.execution_id = project_id, execution_id
+        self.limit, self.run_key = limit, run_key
+        self.promoted: list[uuid.UUID] | None = None
+
+    def add(self, pipe) -> None:
+        concurrency.queue_release(pipe, self.project_id, self.execution_id, self.limit)
+        run_control.unregister_run(self.run_key, pipe)
+
+    def take(self, results: list[Any]) -> None:
+        self.promoted = concurrency.promoted_ids(results[0])
+
+    def complete(self) -> None:
+        if self.promoted is None:
+            release(self.project_id, self.execution_id, self.limit, run_key=self.run_key)
+        elif self.promoted:
+            _requeue_promoted(self.project_id, self.promoted)
 
 
 def promote(project_id: uuid.UUID | str) -> None:

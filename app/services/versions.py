@@ -26,6 +26,7 @@ their entries, which bounds that one window.
 from __future__ import annotations
 
 import logging
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -214,13 +215,27 @@ def committed(session: Session) -> dict[str, Any] | None:
     return session.info.pop(_MARKS, None)
 
 
+# KEYS: (version key, marks key) per scope; ARGV[1]: the transaction's token, ARGV[2]: now
+# when marks left expired by writers that died should go too (now and then; they are ignored
+# anyway), else ''.
+BUMP_LUA = """
+for i = 1, #KEYS, 2 do
+  redis.call('INCR', KEYS[i])
+  redis.call('ZREM', KEYS[i + 1], ARGV[1])
+  if ARGV[2] ~= '' then
+    redis.call('ZREMRANGEBYSCORE', KEYS[i + 1], '-inf', tonumber(ARGV[2]))
+  end
+end
+return 0
+"""
+
+
 def queue_bumps(pipe, state: dict[str, Any]) -> None:
-    """Add the version bumps and mark removals of a committed transaction to `pipe`."""
-    now = time.time()
-    for scope in set(state["scopes"]) | _missed:
-        pipe.incr(version_key(scope))
-        pipe.zrem(marks_key(scope), state["token"])
-        pipe.zremrangebyscore(marks_key(scope), "-inf", now)  # expired marks of dead writers
+    """Add the version bumps and mark removals of a committed transaction to `pipe` (one
+    command: with a publish or two, a commit's whole round trip stays small)."""
+    keys = read_keys(sorted(set(state["scopes"]) | _missed))
+    sweep = time.time() if random.random() < 1 / 32 else ""
+    pipe.eval(BUMP_LUA, len(keys), *keys, state["token"], sweep)
 
 
 def bumps_sent(state: dict[str, Any], ok: bool) -> None:
