@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, g, request
-from flask_jwt_extended import decode_token
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 
 from app.errors import error_envelope, iso
+from app.security import decoded_token
 
 
 def _identity() -> tuple[str, str] | None:
@@ -29,7 +29,7 @@ def _identity() -> tuple[str, str] | None:
     ident = None
     if token:
         try:
-            claims = decode_token(token)
+            claims = decoded_token(token)  # verified once per process (app.security)
             ident = (str(claims["sub"]), claims.get("tier", "standard"))
         except Exception:  # noqa: BLE001 - any bad token is just "anonymous" here
             ident = None
