@@ -79,11 +79,20 @@ def read_keys(scopes: Iterable[str]) -> list[str]:
 
 
 # Lua: the versions of the scopes whose keys follow KEYS[first] (pairs of version, marks) as
-# one string, or false while a write is marked on any of them. ARGV[1] is the time now.
+# one string, or false while a write is marked on any of them. ARGV[1] is the time now. The
+# string starts with this Redis data set's epoch (`cv:epoch`, made on first use): versions
+# start again from 0 when Redis loses its data, and data a process copied under an old
+# version must never match again.
 SIGNATURE_LUA = """
 local function signature(first)
   local now = tonumber(ARGV[1])
-  local parts = {}
+  local epoch = redis.call('GET', 'cv:epoch')
+  if not epoch then
+    local t = redis.call('TIME')
+    redis.call('SET', 'cv:epoch', t[1] .. '.' .. t[2], 'NX')
+    epoch = redis.call('GET', 'cv:epoch')
+  end
+  local parts = {epoch}
   for i = first, #KEYS, 2 do
     if redis.call('ZCOUNT', KEYS[i + 1], now, '+inf') > 0 then return false end
     parts[#parts + 1] = redis.call('GET', KEYS[i]) or '0'

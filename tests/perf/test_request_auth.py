@@ -106,3 +106,25 @@ def test_the_user_row_is_read_once_then_kept_until_it_changes(client, app, devel
         assert len(selects) == 1
     finally:
         sa.event.remove(engine, "before_cursor_execute", listen)
+
+
+def test_kept_rows_do_not_survive_redis_losing_its_data(app, app_config, client, developer,
+                                                        auth):
+    """Versions start again from 0 when Redis loses its data (a restart without persistence);
+    a row kept under the old numbering must not match the new one."""
+    from app.extensions import get_redis
+
+    other = create_app(dict(app_config))
+    headers = auth(developer)
+    with app.app_context():
+        get_redis().flushdb()  # every version at 0
+    assert get(client, headers).status_code == 200  # kept here at version 0
+    with other.app_context():
+        from app.services.users import set_disabled
+
+        set_disabled(db.session.get(User, developer.id), True)  # version 1
+    with app.app_context():
+        get_redis().flushdb()  # ... and Redis forgets: version 0 again
+    resp = get(client, headers)
+    assert resp.status_code == 403
+    assert resp.json["error"]["code"] == "AUTH_ACCOUNT_DISABLED"
