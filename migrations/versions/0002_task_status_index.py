@@ -1,4 +1,4 @@
-"""schema changes for projects and tasks (issue 3)
+"""tasks: deleted_at in the (project_id, status) index
 
 The task list counts live tasks of the visible projects on every request; with `deleted_at` in
 the (project_id, status) index that count reads the index alone (bench/task_list.py: 13 ms ->
