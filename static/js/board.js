@@ -30,6 +30,76 @@
       label.className = "live-state live-" + state;
     };
   }
+  // A filtered board (#board[data-filtered="1"]) cannot trust pushes: a pushed card may not
+  // match the filter and pushed counts are project-wide. The `board-filter` extension (on
+  // #board-live, beside "ws") drops the board parts of each socket message and re-fetches the
+  // columns with the current filter instead, debounced and one at a time; the scroll position
+  // is kept, the selection is kept by bulk.js. Unfiltered boards keep the pushed fragments.
+  function filtered() {
+    const board = document.getElementById("board");
+    return !!board && board.dataset.filtered === "1";
+  }
+
+  function boardPart(el) {
+    if (/^(task-.+-card|board-col-.+)$/.test(el.id || "")) { return true; }
+    return (el.getAttribute("hx-swap-oob") || "").indexOf("#board-col-") >= 0;
+  }
+
+  let timer = null;
+  let fetching = false;
+  let again = false;
+
+  function refetchSoon() {
+    clearTimeout(timer);
+    timer = setTimeout(refetch, 300);
+  }
+
+  function refetch() {
+    const board = document.getElementById("board");
+    const form = document.getElementById("board-filters");
+    if (!board || !form || !window.htmx) { return; }
+    if (fetching) { again = true; return; }
+    fetching = true;
+    const columns = board.querySelector(".board-columns");
+    const left = columns ? columns.scrollLeft : 0;
+    const top = window.scrollY;
+    const busy = document.getElementById("board-busy");
+    if (busy) { busy.classList.add("htmx-request"); }
+    const query = new URLSearchParams(new FormData(form)).toString();
+    const done = function () {
+      const now = document.querySelector("#board .board-columns");
+      if (now) { now.scrollLeft = left; }
+      window.scrollTo(window.scrollX, top);
+      if (busy) { busy.classList.remove("htmx-request"); }
+      fetching = false;
+      if (again) { again = false; refetchSoon(); }
+    };
+    window.htmx.ajax("GET", form.getAttribute("hx-get") + "?" + query,
+                     { target: "#board", swap: "outerHTML" }).then(done, done);
+  }
+
+  let defined = false;
+  function defineFilterExtension() {
+    if (defined || !window.htmx) { return; }
+    defined = true;
+    window.htmx.defineExtension("board-filter", {
+      transformResponse: function (text, xhr) {
+        if (xhr || !filtered()) { return text; }   // xhr is null for socket messages
+        const holder = document.createElement("template");
+        holder.innerHTML = text;
+        let dropped = false;
+        Array.from(holder.content.children).forEach(function (el) {
+          if (boardPart(el)) { el.remove(); dropped = true; }
+        });
+        if (!dropped) { return text; }
+        refetchSoon();
+        return holder.innerHTML;
+      },
+    });
+  }
+  defineFilterExtension();  // htmx is deferred: on a first load it is defined only later
+  document.addEventListener("DOMContentLoaded", defineFilterExtension);
+
   document.addEventListener("htmx:wsOpen", live("open"));
   document.addEventListener("htmx:wsClose", live("closed"));
   document.addEventListener("htmx:afterSettle", place);
