@@ -10,22 +10,24 @@ change and `#queues-controls` when a queue is paused or resumed (app.realtime.pa
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
 from flask import request
 
-from app.errors import AppError
+from app.errors import AppError, ValidationFailed
 from app.jobs import QUEUES
 from app.pages import bp, localtime
 from app.pages.auth import login_required, page_user
 from app.pages.htmx import render
 from app.pages.page_forms import rollback
 from app.request_hooks import maintenance_exempt
-from app.services import queue_control, queue_stats
+from app.services import queue_control, queue_stats, queued_tasks
 from app.services.queue_stats import PERIODS
 
 QUEUES_PAGE = "pages/queues/index.html"
+WAITING_SHOWN = 50  # tasks listed per queue for moving
 
 
 def chart(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -55,8 +57,9 @@ def controls_context(qs: dict[str, Any], error: str | None = None,
 @login_required("read")
 def queues_page():
     metrics = queue_stats.metrics(_period())
+    waiting = queued_tasks.waiting(WAITING_SHOWN) if page_user().is_admin else None
     return render(QUEUES_PAGE, metrics=metrics, chart=chart(metrics), periods=list(PERIODS),
-                  **controls_context(queue_stats.status()))
+                  waiting=waiting, **controls_context(queue_stats.status()))
 
 
 @bp.get("/queues/metrics")
@@ -118,3 +121,52 @@ def queue_clear(name: str):
                 f"{len(done['tasks_cancelled'])} task(s) and {done['commands_cancelled']} "
                 "command(s) cancelled.")
     return _control(clear)
+
+
+# ---------------------------------------------------------------- moving waiting tasks
+
+def _task_ids(raw: list[str]) -> list[uuid.UUID]:
+    if not raw:
+        raise ValidationFailed("task_ids", "Select at least one waiting task first.")
+    try:
+        return [uuid.UUID(value) for value in raw]
+    except ValueError:
+        raise ValidationFailed("task_ids", "Not a task id") from None
+
+
+def move_report(result: dict[str, Any]) -> dict[str, Any]:
+    """`queue_control.set_priority`'s answer with titles, and a reason for each skipped task."""
+    titles = queued_tasks.task_titles([m["task_id"] for m in result["updated"]]
+                                      + [s["task_id"] for s in result["skipped"]])
+    moved = [{**m, "title": titles.get(m["task_id"])} for m in result["updated"]]
+    skipped = [{"task_id": s["task_id"], "title": titles.get(s["task_id"]),
+                "reason": f"not waiting any more (now {s['status']})" if s.get("status")
+                else "this task no longer exists"} for s in result["skipped"]]
+    return {"to": result["priority"], "moved": moved, "skipped": skipped,
+            "total": len(moved) + len(skipped)}
+
+
+@bp.get("/queues/waiting")
+@login_required("admin")
+def queues_waiting():
+    return render("partials/queues/_moves_waiting.html",
+                  waiting=queued_tasks.waiting(WAITING_SHOWN), queue_names=QUEUES)
+
+
+@bp.post("/queues/move")
+@login_required("admin")
+@maintenance_exempt
+def queues_move():
+    """Move the selected waiting tasks to another queue (the API's POST /api/queues/priority)."""
+    report = error = None
+    try:
+        ids = _task_ids(request.form.getlist("task_ids"))
+        report = move_report(queue_control.set_priority(ids, request.form.get("to", ""),
+                                                        page_user()))
+    except AppError as exc:
+        rollback()
+        details = exc.details or {}
+        error = details["issue"] if details.get("field") == "task_ids" else exc.message
+    return render("partials/queues/_moves_response.html", None, 422 if error else 200,
+                  moves=report, moves_error=error, qs=queue_stats.status(),
+                  waiting=queued_tasks.waiting(WAITING_SHOWN), queue_names=QUEUES)
