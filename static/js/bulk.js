@@ -1,5 +1,6 @@
-// Select mode for bulk actions: the project board (#bulk-form, cards' checkboxes joined to it by
-// their `form` attribute) and the queues page's waiting tasks (#queues-moves-form).
+// Select mode for bulk actions: the project board (#bulk-form; each card gets a checkbox joined
+// to it by its `form` attribute while selecting) and the queues page's waiting tasks
+// (#queues-moves-form, checkboxes drawn by the server).
 // - A selection is kept per form (a Set of ids) and put back on every redraw: a card pushed by
 //   the socket, a re-fetched filtered board or a refreshed waiting list come back unchecked.
 //   Ids whose box is gone after a redraw are dropped (a task filtered out or moved away).
@@ -31,7 +32,36 @@
     return Array.from(document.querySelectorAll("form[data-selection]"));
   }
 
+  // Board cards get their checkbox here, only in select mode: the board's HTML stays as small
+  // for everyone (a board holds hundreds of cards), and a card pushed or re-fetched while
+  // selecting gets one again. Labelled with the card's title (text, never markup).
+  function boardBoxes(on) {
+    const area = document.getElementById("board-area");
+    if (!area || !document.getElementById("bulk-form")) { return; }
+    area.querySelectorAll(".task-card").forEach(function (card) {
+      const box = card.querySelector("input.task-select");
+      if (!on) { if (box) { box.remove(); } return; }
+      if (box || !card.dataset.taskId) { return; }
+      const title = card.querySelector(".task-card-title");
+      const added = document.createElement("input");
+      added.type = "checkbox";
+      added.className = "task-select";
+      added.id = "task-" + card.dataset.taskId + "-select";
+      added.name = "task_ids";
+      added.value = card.dataset.taskId;
+      added.setAttribute("form", "bulk-form");
+      added.setAttribute("aria-label", "Select " + (title ? title.textContent.trim() : "task"));
+      card.prepend(added);
+    });
+  }
+
+  function selecting() {
+    const area = document.getElementById("board-area");
+    return !!area && area.classList.contains("selecting");
+  }
+
   function sync() {
+    boardBoxes(selecting());
     forms().forEach(function (form) {
       const set = selectionOf(form);
       const present = new Set();
@@ -105,7 +135,9 @@
       area.classList.toggle("selecting", on);
       el.setAttribute("aria-pressed", on ? "true" : "false");
       el.textContent = on ? "Done selecting" : "Select tasks";
-      if (!on) { clearAll(form); } else { show(form); }
+      if (!on) { clearAll(form); }
+      boardBoxes(on);
+      show(form);
     } else if (el.id === "bulk-clear") {
       const form = document.getElementById("bulk-form");
       if (form) { clearAll(form); }
