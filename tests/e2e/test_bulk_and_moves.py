@@ -192,3 +192,37 @@ def test_admin_moves_a_queued_task_from_low_to_high(app, page_for, admin):
         timeout=WAIT)
     expect(page.locator("#queue-low-waiting-count")).to_have_text("0")
     assert page.evaluate("window.samePage") is True
+
+
+def test_select_all_in_a_column_then_delete_asks_first(app, page_for, developer):
+    with app.app_context():
+        owner = db.session.get(User, developer.id)
+        project = factories.project(owner, name="Cleanup")
+        drafts = [factories.task(project, owner, title=f"Draft {n}") for n in (1, 2)]
+        kept = factories.task(project, owner, title="Done already", status="completed")
+    page = page_for(developer, f"/projects/{project.id}/board")
+    expect(page.locator("#board-live")).to_have_attribute("data-live", "open", timeout=WAIT)
+    wait_for(lambda: _listening(app, developer), 10, 0.05, "the page socket to subscribe")
+    page.click("#bulk-toggle")
+    page.click("#board-col-pending-select")
+    expect(page.locator("#bulk-count")).to_have_text("2 selected")
+    expect(page.locator("#board-col-pending-select")).to_have_text("Select none")
+    expect(page.locator(f"#task-{kept.id}-select")).not_to_be_checked()
+
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.click("#bulk-delete")
+    wait_for(lambda: asked, 10, 0.05, "the confirmation")
+    assert asked == ["Delete 2 selected tasks?"]
+    assert all(_task(app, t.id).deleted_at is None for t in drafts)    # dismissed: kept
+
+    page.once("dialog", lambda d: d.accept())
+    page.click("#bulk-delete")
+    expect(page.locator("#bulk-summary")).to_have_text("Delete: 2 of 2 tasks done.",
+                                                       timeout=WAIT)
+    for task in drafts:
+        expect(page.locator(f"#task-{task.id}-card")).to_have_count(0, timeout=WAIT)
+    expect(page.locator("#board-col-pending-count")).to_have_text("0", timeout=WAIT)
+    expect(page.locator("#bulk-count")).to_have_text("None selected")
+    assert all(_task(app, t.id).deleted_at is not None for t in drafts)
+    assert _task(app, kept.id).deleted_at is None
