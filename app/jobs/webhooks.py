@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.services import webhooks
+from app.services import webhook_delivery as webhooks
 
 EXCERPT = 1000
 

@@ -28,7 +28,8 @@ DEFAULTS: dict[str, Any] = {
 
 def register_realtime(app: Flask) -> None:
     from app.realtime.routes import bp
-    from app.services import events, webhooks
+    from app.services import events
+    from app.services import webhook_delivery as webhooks
 
     for key, value in DEFAULTS.items():  # app config, else the environment, else the default
         env = os.environ.get(key)

@@ -169,17 +169,17 @@ def test_no_webhook_no_job(app, developer):
     from rq import Queue
 
     from app.extensions import get_redis
-    from app.services import webhooks
+    from app.services import webhook_delivery
 
     with app.app_context():
         project = factories.project(developer)
         queue = Queue("high", connection=get_redis())
         queue.empty()
-        webhooks.rebuild_types()
+        webhook_delivery.rebuild_types()
         factories.task(project, developer)
         assert queue.count == 0
-        get_redis().delete(webhooks.TYPES_KEY)  # cold cache: the sink rebuilds it first
+        get_redis().delete(webhook_delivery.TYPES_KEY)  # cold cache: the sink rebuilds it first
         factories.task(project, developer)
         assert queue.count == 0
-        assert get_redis().exists(webhooks.TYPES_KEY)
+        assert get_redis().exists(webhook_delivery.TYPES_KEY)
 
