@@ -22,7 +22,7 @@ from app.errors import AppError, ValidationFailed
 from app.pages import bp
 from app.pages.auth import login_required, page_user
 from app.pages.htmx import render
-from app.pages.page_forms import integer, rollback, tag_list, text
+from app.pages.page_forms import integer, rollback, tag_list, text, users_by_id
 from app.services import bulk
 from app.services.access import check_writable, get_project
 from app.services.queued_tasks import task_titles
@@ -74,6 +74,9 @@ def outcome(result: dict[str, Any], operation: str, data: dict[str, Any],
     detail = data.get("status") or (", ".join(data["tags"]) if data.get("tags") else None)
     if operation == "set_priority":
         detail = str(data["priority"])
+    elif operation == "assign":
+        person = users_by_id([data["assigned_to"]]).get(str(data["assigned_to"]))
+        detail = person.display_name if person else "nobody"
     return {"label": LABELS.get(operation, operation), "detail": detail,
             "done": len(result["successful"]), "total": len(result["successful"]) +
             len(failures), "successful": result["successful"], "failures": failures}

@@ -60,6 +60,22 @@
     return !!area && area.classList.contains("selecting");
   }
 
+  // A redrawn card or list loses the focused checkbox (htmx puts focus back only on elements
+  // that exist right after the swap; card boxes are added after it): put it back.
+  let focused = null;
+  function rememberFocus() {
+    const el = document.activeElement;
+    focused = el && el.classList && el.classList.contains("task-select") && el.id ? el.id : null;
+  }
+
+  function restoreFocus() {
+    if (!focused) { return; }
+    const el = document.getElementById(focused);
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (el && lost) { el.focus(); }
+    focused = null;
+  }
+
   function sync() {
     boardBoxes(selecting());
     forms().forEach(function (form) {
@@ -72,6 +88,7 @@
       Array.from(set).forEach(function (value) { if (!present.has(value)) { set.delete(value); } });
       show(form);
     });
+    restoreFocus();
   }
 
   function show(form) {
@@ -175,6 +192,8 @@
     }, 500);
   }
 
+  document.addEventListener("htmx:beforeSwap", rememberFocus);
+  document.addEventListener("htmx:wsBeforeMessage", rememberFocus);
   document.addEventListener("htmx:afterSettle", function (e) { sync(); afterResult(e); });
   document.addEventListener("htmx:wsAfterMessage", sync);
   document.addEventListener("htmx:oobAfterSwap", figuresChanged);

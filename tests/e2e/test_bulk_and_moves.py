@@ -128,6 +128,7 @@ def test_a_filtered_board_does_not_show_a_pushed_card_that_does_not_match(app, p
     wait_for(lambda: _listening(app, developer), 10, 0.05, "the page socket to subscribe")
     page.click("#bulk-toggle")
     page.check(f"#task-{tagged.id}-select")
+    page.focus(f"#task-{tagged.id}-select")
 
     with app.app_context():                                   # changes made elsewhere
         from app.services.tasks import update_task
@@ -146,6 +147,7 @@ def test_a_filtered_board_does_not_show_a_pushed_card_that_does_not_match(app, p
     assert f"task-{newcomer.id}-card" in added
     assert f"task-{plain.id}-card" not in added and f"task-{stranger.id}-card" not in added
     expect(page.locator(f"#task-{tagged.id}-select")).to_be_checked()     # selection kept
+    expect(page.locator(f"#task-{tagged.id}-select")).to_be_focused()     # and the focus
     expect(page.locator("#bulk-count")).to_have_text("1 selected")
     assert page.evaluate("window.samePage") is True
 

@@ -129,10 +129,11 @@ def test_assign_tags_priority_and_delete(app, page_client, developer, board):
     client = page_client(developer)
     ids = [first.id, second.id]
 
-    assert "2 of 2 tasks done." in _post(client, project, "assign", ids,
-                                         assigned_to=str(mate.id)).data.decode()
+    assert f"Assign ({mate.display_name}): 2 of 2 tasks done." in _post(
+        client, project, "assign", ids, assigned_to=str(mate.id)).data.decode()
     assert {t.assigned_to for t in _tasks(app, ids).values()} == {mate.id}
-    assert "2 of 2" in _post(client, project, "assign", ids, assigned_to="").data.decode()
+    assert "Assign (nobody): 2 of 2" in _post(client, project, "assign", ids,
+                                              assigned_to="").data.decode()
     assert {t.assigned_to for t in _tasks(app, ids).values()} == {None}   # Nobody: unassigned
 
     added = _post(client, project, "add_tags", ids, tags="urgent, api").data.decode()
