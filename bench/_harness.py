@@ -25,13 +25,17 @@ os.environ["APP_ENV"] = "bench"
 
 from app import create_app  # noqa: E402
 from app.embedded_redis import EmbeddedRedis  # noqa: E402
+from app.private_schema import private_schema  # noqa: E402
 
 
 class Harness:
     def __init__(self, **env: str) -> None:
         self.redis = EmbeddedRedis(TMP / "redis")
         self.redis_url = self.redis.start()
-        self.db_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{TMP / 'bench.db'}"
+        # PostgreSQL: a schema of this run's own, dropped by close() (app.private_schema).
+        self._schema = private_schema(
+            os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{TMP / 'bench.db'}", "bench")
+        self.db_url = self._schema.__enter__()
         self.workspaces = TMP / "workspaces"
         self.env = dict(os.environ, DATABASE_URL=self.db_url, REDIS_URL=self.redis_url,
                         WORKSPACE_ROOT=str(self.workspaces), PYTHONUNBUFFERED="1", **env)
@@ -97,6 +101,12 @@ class Harness:
     def close(self) -> None:
         self.stop()
         self.redis.stop()
+        with self.app.app_context():
+            from app.extensions import db
+
+            db.session.remove()
+            db.engine.dispose()  # its connections would hold the schema's locks
+        self._schema.__exit__(None, None, None)
 
 
 def percentile(values: list[float], p: float) -> float:

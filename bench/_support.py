@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.embedded_redis import EmbeddedRedis  # noqa: E402
+from app.private_schema import private_schema  # noqa: E402
 
 
 class Instance:
@@ -22,10 +23,14 @@ class Instance:
         self.dir = Path(tempfile.mkdtemp(prefix="bench-"))
         self.redis = EmbeddedRedis(self.dir / "redis")
         self.redis_url = self.redis.start()
+        # PostgreSQL: a schema of this run's own, dropped by stop() (app.private_schema).
+        self._schema = private_schema(database_url or f"sqlite:///{self.dir / 'bench.db'}",
+                                      "bench")
+        database_url = self._schema.__enter__()
         self.env = dict(os.environ)
         self.env.update({
             "INSTANCE_PATH": str(self.dir), "REDIS_URL": self.redis_url,
-            "DATABASE_URL": database_url or f"sqlite:///{self.dir / 'bench.db'}",
+            "DATABASE_URL": database_url,
             "ADMIN_PASSWORD": "bench-admin-pw", "PYTHONUNBUFFERED": "1",
             "RATELIMIT_ANONYMOUS": "1000000/minute", "RATELIMIT_USER": "1000000/minute",
         })
@@ -34,6 +39,7 @@ class Instance:
 
     def stop(self) -> None:
         self.redis.stop()
+        self._schema.__exit__(None, None, None)
 
 
 def pct(values: list[float], p: float) -> float:

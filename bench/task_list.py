@@ -26,7 +26,6 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _support import ROOT, median, pct
@@ -41,6 +40,7 @@ import sqlalchemy as sa  # noqa: E402
 from flask import Flask, jsonify  # noqa: E402
 
 from app.embedded_redis import EmbeddedRedis  # noqa: E402
+from app.private_schema import private_schema  # noqa: E402
 
 VERBS = ["Implement", "Fix", "Refactor", "Review", "Add", "Remove", "Document", "Test"]
 NOUNS = ["user", "auth", "authentication", "login", "payment", "search", "cache", "report",
@@ -220,18 +220,8 @@ def main() -> None:
 
 def run_postgresql(base: str, n: int, requests: int) -> None:
     """In a private schema, dropped afterwards."""
-    schema = f"bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        run(f"{base}{sep}options={quote(f'-csearch_path={schema}')}", n, requests)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
+    with private_schema(base, "bench") as url:
+        run(url, n, requests)
 
 if __name__ == "__main__":
     main()

@@ -15,7 +15,6 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -33,6 +32,7 @@ os.environ.setdefault("APP_ENV", "test")
 from app import create_app  # noqa: E402
 from app.config import TestConfig  # noqa: E402
 from app.embedded_redis import EmbeddedRedis  # noqa: E402
+from app.private_schema import private_schema  # noqa: E402
 from tests import factories  # noqa: E402
 from tests.live import GunicornServer, ThreadedServer, WorkerProcess, child_env  # noqa: E402
 
@@ -48,27 +48,14 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
     server.stop()
 
 
-def _pg_schema_url(base: str, schema: str) -> str:
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> Iterator[str]:
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
-    schema = f"t_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield _pg_schema_url(base, schema)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with private_schema(base, f"t_{os.getpid()}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

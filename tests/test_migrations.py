@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from app import create_app
+from app.private_schema import private_schema
 
 
 @pytest.fixture
@@ -19,16 +19,8 @@ def empty_database_url(tmp_path):
     if not base:
         yield f"sqlite:///{tmp_path / 'migrations.db'}"
         return
-    from tests.conftest import _pg_schema_url
-
-    schema = f"m_{secrets.token_hex(4)}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    yield _pg_schema_url(base, schema)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with private_schema(base, "m") as url:
+        yield url
 
 
 def test_upgrade_to_head_then_downgrade_to_base(app_config, empty_database_url):
