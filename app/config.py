@@ -72,6 +72,9 @@ class Config:
 
     # None means: start (or reuse) the embedded Redis; see app.embedded_redis.
     REDIS_URL = _env("REDIS_URL")
+    # Connections one process may open to Redis (redis-py's own default is 100, fewer than a
+    # web process's socket threads); a thread finding them all busy waits up to 5 s.
+    REDIS_MAX_CONNECTIONS = _env_int("REDIS_MAX_CONNECTIONS", 1000)
 
     WORKSPACE_ROOT = _env("WORKSPACE_ROOT", str(INSTANCE / "workspaces"))
     CLAUDE_CLI_PATH = _env("CLAUDE_CLI_PATH", "claude")

@@ -43,13 +43,17 @@ sock = Sock()
 
 
 class RedisHolder:
-    """One Redis connection pool per app, shared by services, RQ, pub/sub and the rate limiter."""
+    """One Redis connection pool per app, shared by services, RQ and pub/sub.
+
+    A blocking pool sized by REDIS_MAX_CONNECTIONS: redis-py's default pool raises "Too many
+    connections" past 100, which a web process with hundreds of socket threads reaches in a
+    burst (every socket authenticating at once); here a thread waits briefly for a free one."""
 
     def init_app(self, app: Flask) -> None:
-        app.extensions["redis"] = redis.Redis.from_url(
-            app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5,
-            health_check_interval=30,
-        )
+        pool = redis.BlockingConnectionPool.from_url(
+            app.config["REDIS_URL"], max_connections=int(app.config["REDIS_MAX_CONNECTIONS"]),
+            timeout=5, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+        app.extensions["redis"] = redis.Redis(connection_pool=pool)
 
     @property
     def client(self) -> redis.Redis:

@@ -59,7 +59,8 @@ def init_rate_limits(app: Flask) -> None:
                           url.replace("unix://", "redis+unix://", 1) if url.startswith("unix://")
                           else url)
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS",
-                          {"socket_connect_timeout": 1, "socket_timeout": 1})
+                          {"socket_connect_timeout": 1, "socket_timeout": 1,
+                           "max_connections": int(app.config["REDIS_MAX_CONNECTIONS"])})
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
