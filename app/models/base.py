@@ -56,3 +56,28 @@ def created_at_col(index: bool = False) -> Mapped[datetime]:
 
 def updated_at_col() -> Mapped[datetime]:
     return mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class RunRecord:
+    """The columns every run has, whether a task execution or a command run: the job that ran
+    it, the process, how it ended, its timings and its output accounting (CONTRACT §3–4).
+    One definition so that the engine's shared code (lifecycle, reaper, viewer) can rely on
+    both tables having the same fields."""
+
+    status: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="queued")
+    job_id: Mapped[str | None] = mapped_column(sa.String(64))
+    worker_name: Mapped[str | None] = mapped_column(sa.String(200))
+    pid: Mapped[int | None] = mapped_column(sa.Integer)
+    exit_code: Mapped[int | None] = mapped_column(sa.Integer)
+    error_code: Mapped[str | None] = mapped_column(sa.String(64))
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+    cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = created_at_col()
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Output accounting (CONTRACT §4).
+    last_seq: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    output_bytes: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
+    output_truncated: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)

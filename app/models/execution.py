@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models.base import BigIntPK, JSONType, UTCDateTime, created_at_col, uuid_pk
+from app.models.base import BigIntPK, JSONType, RunRecord, created_at_col, uuid_pk
 
 EXECUTION_STATUSES = ("queued", "running", "completed", "failed", "cancelled")
 QUEUES = ("high", "normal", "low")
@@ -18,7 +18,7 @@ OUTPUT_OWNERS = ("execution", "command")
 STREAMS = ("stdout", "stderr", "system")
 
 
-class TaskExecution(db.Model):
+class TaskExecution(RunRecord, db.Model):
     __tablename__ = "task_executions"
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -29,28 +29,11 @@ class TaskExecution(db.Model):
     queue: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="normal")
     attempt: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
     retry_of: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
-    status: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="queued")
     executor: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="claude")
     command: Mapped[str | None] = mapped_column(sa.Text)
     working_directory: Mapped[str | None] = mapped_column(sa.String(1000))
     # timeout, retry_attempts, environment ... as requested.
     options: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
-    job_id: Mapped[str | None] = mapped_column(sa.String(64))
-    worker_name: Mapped[str | None] = mapped_column(sa.String(200))
-    pid: Mapped[int | None] = mapped_column(sa.Integer)
-    exit_code: Mapped[int | None] = mapped_column(sa.Integer)
-    error_code: Mapped[str | None] = mapped_column(sa.String(64))
-    error_message: Mapped[str | None] = mapped_column(sa.Text)
-    cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
-    created_at: Mapped[datetime] = created_at_col()
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Output accounting (CONTRACT §4).
-    last_seq: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
-    output_bytes: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
-    output_truncated: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     # Claude result fields (claude-stream-json.md).
     claude_session_id: Mapped[str | None] = mapped_column(sa.String(100))
     cost_usd: Mapped[float | None] = mapped_column(sa.Float)
