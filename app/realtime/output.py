@@ -50,15 +50,10 @@ class OutputStreams:
         db.session.remove()
 
     def _on_output(self, batch: OutputBatch) -> None:
-        stream = self.streams.get(f"{batch.owner_type}:{batch.owner_id}")
-        if stream is None or not batch.lines:
+        found = self._new_in(batch)
+        if found is None:
             return
-        first = next((line["seq"] for line in batch.lines if line["seq"] > stream.last_seq),
-                     None)
-        if first is None:
-            return
-        if first > stream.last_seq + 1:  # published out of order, or lost while Redis was away
-            self._catch_up(stream, before_seq=first)
+        stream, first = found
         rendered = batch.rendered(stream.key, lambda b: [
             (line["seq"], protocol.output_line(b.owner_type, b.owner_id, line, stream.extra))
             for line in b.lines])

@@ -39,14 +39,10 @@ class PageStreams:
         db.session.remove()
 
     def _on_output(self, batch: OutputBatch) -> None:
-        stream = self.streams.get(f"{batch.owner_type}:{batch.owner_id}")
-        if stream is None or not batch.lines:
+        found = self._new_in(batch)
+        if found is None:
             return
-        first = next((ln["seq"] for ln in batch.lines if ln["seq"] > stream.last_seq), None)
-        if first is None:
-            return
-        if first > stream.last_seq + 1:  # published out of order, or lost while Redis was away
-            self._catch_up(stream, before_seq=first)
+        stream, first = found
         if batch.lines[0]["seq"] == first == stream.last_seq + 1:
             html = batch.rendered("pages:append", lambda b: frag.append(b.owner_id, b.lines))
         else:

@@ -23,6 +23,7 @@ class SocketCore:
     _out: list[Any]
     transport: Any
     sub: Any
+    streams: dict[str, streams.Stream]
 
     def _flush(self) -> None:
         if self._out:
@@ -59,3 +60,17 @@ class SocketCore:
 
     def _catch_up(self, stream: streams.Stream, before_seq: int | None = None) -> None:
         raise NotImplementedError
+
+    def _new_in(self, batch) -> tuple[streams.Stream, int] | None:
+        """(stream, first seq not yet shown) for a live batch of a stream this socket follows,
+        with any gap before it (published out of order, or lost while Redis was away) filled
+        from storage first; None when the batch has nothing new for this socket."""
+        stream = self.streams.get(f"{batch.owner_type}:{batch.owner_id}")
+        if stream is None or not batch.lines:
+            return None
+        first = next((ln["seq"] for ln in batch.lines if ln["seq"] > stream.last_seq), None)
+        if first is None:
+            return None
+        if first > stream.last_seq + 1:
+            self._catch_up(stream, before_seq=first)
+        return stream, first
