@@ -8,7 +8,7 @@ in the contract; `static/js/board.js` also puts any card swapped in place into t
 `data-status` names).
 
 Analytics: `analytics.project_analytics` (the API's figures) plus the duration distribution;
-the period switch swaps the `#analytics` fragment and `static/js/analytics.js` draws the charts
+the period switch swaps the `#analytics` fragment and `static/js/charts.js` draws the charts
 from the JSON in each canvas' `data-chart` attribute (no inline script, nothing built from user
 data).
 """

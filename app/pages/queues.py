@@ -38,6 +38,7 @@ def chart(metrics: dict[str, Any]) -> dict[str, Any]:
     labels = [localtime(datetime.fromisoformat(b["start"].replace("Z", "+00:00")), step)
               for b in timeline]
     return {"type": "bar", "labels": labels, "stacked": True,
+            "colours": ["--ok", "--danger", "--muted"],
             "series": [{"label": name.capitalize(), "data": [b[name] for b in timeline]}
                        for name in ("completed", "failed", "cancelled")]}
 

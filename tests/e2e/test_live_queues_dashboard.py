@@ -19,7 +19,7 @@ def test_queue_pause_shows_live_and_admin_controls(app, page_for, admin):
     page = page_for(admin, "/queues")
     page.evaluate("window.samePage = true")
     expect(page.locator("#queues-live")).to_have_attribute("data-live", "open", timeout=WAIT)
-    expect(page.locator("#queues-metrics[data-chart-ready='1']")).to_have_count(1, timeout=WAIT)
+    expect(page.locator("#queues-metrics[data-charts-ready='1']")).to_have_count(1, timeout=WAIT)
     with app.app_context():                                   # paused by someone else
         from app.services import queue_control
 
@@ -47,7 +47,7 @@ def test_queue_pause_shows_live_and_admin_controls(app, page_for, admin):
     page.click("#queues-period-1h")
     expect(page.locator("#queues-period-1h")).to_have_attribute("aria-current", "page",
                                                                 timeout=WAIT)
-    expect(page.locator("#queues-metrics[data-chart-ready='1']")).to_have_count(1, timeout=WAIT)
+    expect(page.locator("#queues-metrics[data-charts-ready='1']")).to_have_count(1, timeout=WAIT)
     assert page.evaluate("window.samePage") is True
 
 

@@ -317,7 +317,7 @@ def test_analytics_page_and_period_switch_carry_chart_data(page_client, develope
     client = page_client(developer)
     page = client.get(f"/projects/{project.id}/analytics")
     assert page.status_code == 200 and b'id="analytics"' in page.data
-    assert b"js/analytics.js" in page.data and b'data-period="30d"' in page.data
+    assert b"js/charts.js" in page.data and b'data-period="30d"' in page.data
     charts = dict(re.findall(rb"id=\"chart-(\w+)\".*?data-chart='([^']*)'", page.data, re.S))
     trend = json.loads(charts[b"trend"])
     assert len(trend["labels"]) == 30
