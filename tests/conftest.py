@@ -207,3 +207,25 @@ def start_gunicorn(app, worker_env):
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def project_of(app):
+    """`project_of(owner, **fields)`: a project made through the service (detached)."""
+
+    def make(owner, **kwargs):
+        with app.app_context():
+            return factories.project(owner, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def task_of(app):
+    """`task_of(project, creator, **fields)`: a task made through the service (detached)."""
+
+    def make(project, creator, **kwargs):
+        with app.app_context():
+            return factories.task(project, creator, **kwargs)
+
+    return make

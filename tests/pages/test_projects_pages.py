@@ -10,8 +10,6 @@ import json
 import re
 import uuid
 
-import pytest
-
 from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.project import Project
@@ -25,26 +23,6 @@ page_client = login_client.page_client  # the fixture, shared by the 6A page tes
 def _id_from_redirect(resp) -> uuid.UUID:
     assert resp.status_code == 204, resp.data[:500]
     return uuid.UUID(resp.headers["HX-Redirect"].rsplit("/", 1)[1])
-
-
-@pytest.fixture
-def project_of(app):
-    """`project_of(owner, **fields)`: a project made through the service (detached)."""
-
-    def make(owner, **kwargs):
-        with app.app_context():
-            return factories.project(owner, **kwargs)
-
-    return make
-
-
-@pytest.fixture
-def task_in(app):
-    def make(project, creator, **kwargs):
-        with app.app_context():
-            return factories.task(project, creator, **kwargs)
-
-    return make
 
 
 def _project(app, project_id) -> Project | None:
@@ -189,9 +167,9 @@ def test_archive_makes_the_project_read_only_and_unarchive_reverts(
 
 
 def test_clone_copies_tasks_and_reports_errors_in_place(app, page_client, developer,
-                                                        project_of, task_in):
+                                                        project_of, task_of):
     project = project_of(developer, name="Source")
-    task_in(project, developer, title="Copied task", tags=["x"])
+    task_of(project, developer, title="Copied task", tags=["x"])
     client = page_client(developer)
     too_long = client.hx_post(f"/projects/{project.id}/clone", {"name": "n" * 201})
     assert b'id="clone-name-error"' in too_long.data
@@ -242,10 +220,10 @@ def _cards(html: bytes, status: str) -> list[str]:
 
 
 def test_board_has_a_column_per_status_with_counts_and_the_socket(
-        page_client, developer, project_of, task_in):
+        page_client, developer, project_of, task_of):
     project = project_of(developer)
-    done = task_in(project, developer, title="Done one", status="completed")
-    waiting = task_in(project, developer, title="Waiting", priority=5)
+    done = task_of(project, developer, title="Done one", status="completed")
+    waiting = task_of(project, developer, title="Waiting", priority=5)
     page = page_client(developer).get(f"/projects/{project.id}/board")
     assert page.status_code == 200
     for status in ("pending", "queued", "running", "completed", "failed", "cancelled"):
@@ -259,11 +237,11 @@ def test_board_has_a_column_per_status_with_counts_and_the_socket(
 
 
 def test_board_filters_by_tag_assignee_and_search(page_client, developer, make_user,
-                                                  project_of, task_in):
+                                                  project_of, task_of):
     helper = make_user(full_name="Hal Helper")
     project = project_of(developer, settings={"members": [str(helper.id)]})
-    api = task_in(project, developer, title="Build the API", tags=["backend"])
-    ui = task_in(project, developer, title="Draw the screens", tags=["frontend"],
+    api = task_of(project, developer, title="Build the API", tags=["backend"])
+    ui = task_of(project, developer, title="Draw the screens", tags=["frontend"],
                  assigned_to=str(helper.id))
     client = page_client(developer)
     page = client.get(f"/projects/{project.id}/board")
@@ -280,9 +258,9 @@ def test_board_filters_by_tag_assignee_and_search(page_client, developer, make_u
 
 
 def test_board_shows_a_malformed_search_where_it_was_typed(page_client, developer,
-                                                           project_of, task_in):
+                                                           project_of, task_of):
     project = project_of(developer)
-    task_in(project, developer)
+    task_of(project, developer)
     resp = page_client(developer).hx_get(f'/projects/{project.id}/board?search="unclosed')
     assert resp.status_code == 200
     assert b'id="board-filter-error"' in resp.data and b"position" in resp.data
@@ -309,11 +287,11 @@ def test_board_columns_page_with_show_more(app, page_client, developer, project_
 # ---------------------------------------------------------------- analytics
 
 def test_analytics_page_and_period_switch_carry_chart_data(page_client, developer,
-                                                           project_of, task_in):
+                                                           project_of, task_of):
     project = project_of(developer)
-    task_in(project, developer, title="Quick", status="completed", actual_duration=30)
-    task_in(project, developer, title="Slow", status="completed", actual_duration=7200)
-    task_in(project, developer, title="Open")
+    task_of(project, developer, title="Quick", status="completed", actual_duration=30)
+    task_of(project, developer, title="Slow", status="completed", actual_duration=7200)
+    task_of(project, developer, title="Open")
     client = page_client(developer)
     page = client.get(f"/projects/{project.id}/analytics")
     assert page.status_code == 200 and b'id="analytics"' in page.data

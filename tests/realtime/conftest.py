@@ -7,7 +7,6 @@ import uuid
 
 import pytest
 
-from tests import factories
 from tests.live import wait_for
 from tests.realtime.wsclient import WS
 
@@ -70,24 +69,6 @@ def connect(server, token, new_session):
     yield open_
     for client in opened:
         client.close()
-
-
-@pytest.fixture
-def project_of(app):
-    def make(owner, **kwargs):
-        with app.app_context():
-            return factories.project(owner, **kwargs)
-
-    return make
-
-
-@pytest.fixture
-def task_of(app):
-    def make(project, creator, **kwargs):
-        with app.app_context():
-            return factories.task(project, creator, **kwargs)
-
-    return make
 
 
 def new_id() -> str:
