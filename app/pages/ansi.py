@@ -1,15 +1,17 @@
 """ANSI colours in output lines, made safe: SGR codes become class names, text stays text.
 
-A line is cut into `(classes, text)` segments. Templates print each segment as
-`<span class="{{ classes }}">{{ text }}</span>` with autoescaping, so nothing in the output can
-ever become markup: class names come only from the fixed tables below (built from integer SGR
-codes, never copied from the output), and the text is escaped like any other value.
+A line is cut into `(classes, style, text)` segments. Templates print each segment as
+`<span class="{{ classes }}" style="{{ style }}">{{ text }}</span>` with autoescaping, so
+nothing in the output can ever become markup: class names come only from the fixed tables
+below and styles only from `#rrggbb` colours formatted from integers (both built from the
+integer SGR codes, never copied from the output), and the text is escaped like any other value.
 
 Handled: reset, bold, dim, italic, underline, inverse, the 8 + 8 bright foreground and
-background colours, 256-colour codes 0-15 (higher ones and 24-bit colours are dropped: the
-text keeps its default colour). Every other escape sequence (cursor movement, OSC titles,
-erase line) is removed. A carriage return inside a line keeps what a terminal would show: the
-text after the last one (progress bars). Colour state does not carry from one line to the next.
+background colours (classes, themed by viewer.css), 256-colour codes (0-15 as those classes,
+16-255 as the xterm cube and grey ramp) and 24-bit colours (the last two as inline colours).
+Every other escape sequence (cursor movement, OSC titles, erase line) is removed. A carriage
+return inside a line keeps what a terminal would show: the text after the last one (progress
+bars). Colour state does not carry from one line to the next.
 """
 
 from __future__ import annotations
@@ -20,12 +22,29 @@ import re
 _ESCAPES = re.compile(r"\x1b\[([0-9;:?]*)([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 COLOURS = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
-Segment = tuple[str, str]
+_CUBE = (0, 95, 135, 175, 215, 255)  # xterm's 6x6x6 colour cube levels
+Segment = tuple[str, str, str]  # (classes, style, text)
 
 
 def _colour(code: int) -> str:
     """0-15 as a colour name (8-15 are the bright ones)."""
     return ("bright-" if code >= 8 else "") + COLOURS[code % 8]
+
+
+def _rgb(r: int, g: int, b: int) -> str:
+    """An inline colour from three integers (clamped): the only form a style can take."""
+    return "#{:02x}{:02x}{:02x}".format(*(min(max(int(v), 0), 255) for v in (r, g, b)))
+
+
+def _xterm(n: int) -> str:
+    """256-colour code n as a colour name (0-15) or an inline colour (16-255)."""
+    if n < 16:
+        return _colour(n)
+    if n < 232:
+        n -= 16
+        return _rgb(_CUBE[n // 36], _CUBE[n // 6 % 6], _CUBE[n % 6])
+    grey = 8 + 10 * (min(n, 255) - 232)
+    return _rgb(grey, grey, grey)
 
 
 class _State:
@@ -39,19 +58,26 @@ class _State:
         self.bg: str | None = None
         self.bold = self.dim = self.italic = self.underline = self.inverse = False
 
-    def classes(self) -> str:
+    def look(self) -> tuple[str, str]:
+        """(classes, style): named colours and flags as classes, `#rrggbb` ones as style."""
         fg, bg = (self.bg, self.fg) if self.inverse else (self.fg, self.bg)
-        out = []
+        out, style = [], []
         if fg:
-            out.append(f"ansi-{fg}")
+            if fg[0] == "#":
+                style.append(f"color:{fg}")
+            else:
+                out.append(f"ansi-{fg}")
         if bg:
-            out.append(f"ansi-bg-{bg}")
+            if bg[0] == "#":
+                style.append(f"background-color:{bg}")
+            else:
+                out.append(f"ansi-bg-{bg}")
         if self.inverse and not (fg or bg):
             out.append("ansi-inverse")
         for flag in ("bold", "dim", "italic", "underline"):
             if getattr(self, flag):
                 out.append(f"ansi-{flag}")
-        return " ".join(out)
+        return " ".join(out), ";".join(style)
 
     def apply(self, params: str) -> None:
         codes = [int(p) if p.isdigit() else 0 for p in params.replace(":", ";").split(";")]
@@ -65,19 +91,20 @@ class _State:
                 self._simple(code)
 
     def _extended(self, code: int, codes: list[int], i: int) -> int:
-        """38;5;n / 48;5;n (kept for n < 16) and 38;2;r;g;b (skipped)."""
+        """38;5;n / 48;5;n (256 colours) and 38;2;r;g;b / 48;2;r;g;b (24-bit)."""
         mode = codes[i] if i < len(codes) else None
+        colour = None
         if mode == 5 and i + 1 < len(codes):
-            n = codes[i + 1]
-            if n < 16:
-                if code == 38:
-                    self.fg = _colour(n)
-                else:
-                    self.bg = _colour(n)
-            return i + 2
-        if mode == 2:
-            return i + 4
-        return i + 1
+            colour, i = _xterm(codes[i + 1]), i + 2
+        elif mode == 2 and i + 3 < len(codes):
+            colour, i = _rgb(*codes[i + 1:i + 4]), i + 4
+        else:
+            return len(codes) if mode in (2, 5) else i + 1  # truncated: nothing more to read
+        if code == 38:
+            self.fg = colour
+        else:
+            self.bg = colour
+        return i
 
     def _simple(self, code: int) -> None:
         if code == 0:
@@ -128,31 +155,31 @@ def segments(text: str) -> list[Segment]:
     """`text` (one line) as (classes, text) pieces; classes is "" for uncoloured text."""
     text = visible(text)
     if "\x1b" not in text:
-        return [("", _CONTROL.sub("", text))] if text else []
+        return [("", "", _CONTROL.sub("", text))] if text else []
     state = _State()
     out: list[Segment] = []
     pos = 0
     for match in _ESCAPES.finditer(text):
         if match.start() > pos:
-            _add(out, state.classes(), text[pos:match.start()])
+            _add(out, state.look(), text[pos:match.start()])
         pos = match.end()
         if match.group(2) == "m":
             state.apply(match.group(1) or "0")
     if pos < len(text):
-        _add(out, state.classes(), text[pos:])
+        _add(out, state.look(), text[pos:])
     return out
 
 
-def _add(out: list[Segment], classes: str, piece: str) -> None:
+def _add(out: list[Segment], look: tuple[str, str], piece: str) -> None:
     piece = _CONTROL.sub("", piece.replace("\x1b", ""))
     if not piece:
         return
-    if out and out[-1][0] == classes:
-        out[-1] = (classes, out[-1][1] + piece)
+    if out and out[-1][:2] == look:
+        out[-1] = (*look, out[-1][2] + piece)
     else:
-        out.append((classes, piece))
+        out.append((*look, piece))
 
 
 def strip(text: str) -> str:
     """The line without any escape sequence (for copies and searches)."""
-    return "".join(piece for _, piece in segments(text))
+    return "".join(piece for _, _, piece in segments(text))

@@ -77,6 +77,7 @@ def test_output_is_escaped_and_colours_become_classes(app, page_client, develope
             {"content": '<img src=x onerror="window.pwned = 2">\n', "stream": "stderr"},
             "\x1b[1;31mred bold\x1b[0m and \x1b[32mgreen\x1b[0m\n",
             "\x1b]0;title\x07done <b>not bold</b>\n",
+            "\x1b[38;5;196mcube\x1b[0m \x1b[48;2;1;2;3mtrue\x1b[0m\n",
         ])
     body = page_client(developer).get(f"/executions/{run_id}").data.decode()
     assert "<script>window.pwned" not in body and "<img src=x" not in body
@@ -86,6 +87,8 @@ def test_output_is_escaped_and_colours_become_classes(app, page_client, develope
     assert '<span class="ansi-red ansi-bold">red bold</span>' in body
     assert '<span class="ansi-green">green</span>' in body
     assert "done &lt;b&gt;not bold&lt;/b&gt;" in body and "\x1b" not in body
+    assert '<span style="color:#ff0000">cube</span>' in body
+    assert '<span style="background-color:#010203">true</span>' in body
 
 
 def test_claude_run_is_shown_structured(app, page_client, developer):
