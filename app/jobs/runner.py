@@ -7,6 +7,10 @@ hands each to the executor's `feed`, and every `OUTPUT_FLUSH_MS` flushes the bat
 checks, a few times a second, for a cancel request (Redis), the worker's shutdown flag and the
 timeout, and beats the heartbeat. Stopping is SIGTERM to the group, then SIGKILL after the grace
 period; when the run ends anything left in its group is killed, so no child outlives its run.
+
+A process that left the group (`setsid`, a daemonizing double fork) cannot be signalled with
+it. If such a process still holds the output pipes once the group is dead, the run stops
+reading them after `ABANDON_AFTER` seconds and ends: the worker is never held by it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from app.jobs.output import OutputWriter
 SHUTDOWN = threading.Event()  # set by the worker on SIGTERM/SIGINT
 MAX_LINE = 1024 * 1024
 CHECK_INTERVAL = 0.1
+ABANDON_AFTER = 1.0  # pipes held open after the group's SIGKILL (by a process that left it)
 
 
 class SpawnError(Exception):
@@ -141,6 +146,7 @@ class ProcessRun:
         next_check = now + CHECK_INTERVAL
         next_tick = now + self.tick_every
         kill_at: float | None = None
+        abandon_at: float | None = None
         exited_at: float | None = None
         open_fds = set(streams)
         try:
@@ -194,6 +200,17 @@ class ProcessRun:
                 if kill_at is not None and now >= kill_at:
                     self.signal_group(signal.SIGKILL)
                     kill_at = float("inf")
+                    abandon_at = now + ABANDON_AFTER
+                if (abandon_at is not None and now >= abandon_at and open_fds
+                        and leader_done):
+                    self.writer.system("[output of processes that left the run's process group "
+                                       "is no longer read]")
+                    for fd in open_fds:
+                        if bufs[fd]:
+                            self.feed(streams[fd], bytes(bufs[fd]))
+                            bufs[fd].clear()
+                        sel.unregister(fd)
+                    open_fds.clear()
         finally:
             sel.close()
             self.signal_group(signal.SIGKILL)  # nothing in the group outlives the run

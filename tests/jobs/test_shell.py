@@ -116,3 +116,46 @@ def test_output_cap_truncates_once_and_the_process_goes_on(client, auth, dev, pr
     from app.services import workspace
 
     assert (workspace.project_dir(project.id) / "finished.txt").read_text() == "done\n"
+
+
+def test_background_processes_left_behind_are_stopped_and_the_run_ends(
+        client, auth, dev, project, workers):
+    """A command that exits leaving a child holding its output: the child is killed once the
+    drain period is over, the run completes with the command's exit code and says why."""
+    from tests.jobs.fixtures import marker, processes_with
+    from tests.live import wait_for
+
+    workers(1)
+    tag = marker()
+    task = make_task(project, dev, f"sleep {tag} & echo started")
+    ex_id = execute(client, auth(dev), task.id).get_json()["data"]["execution_id"]
+    data = wait_final(client, auth(dev), ex_id)
+    assert data["status"] == "completed" and data["exit_code"] == 0
+    assert stdout_text(data) == "started\n"
+    system = [line["content"] for line in data["output"] if line["stream"] == "system"]
+    assert any("left running in the background" in text for text in system), system
+    wait_for(lambda: not processes_with(tag), 5, message="the background sleep to be gone")
+
+
+def test_a_process_that_left_the_group_cannot_hold_the_worker(
+        client, auth, dev, project, workers):
+    """`setsid` takes a process out of the run's group, so the group's signals miss it. While it
+    holds the output pipes the run must still end (its output is no longer read), and the
+    worker must be free for the next run."""
+    from tests.jobs.fixtures import marker, processes_with
+
+    workers(1)
+    tag = marker()
+    task = make_task(project, dev, f"setsid sleep {tag} & echo started")
+    try:
+        ex_id = execute(client, auth(dev), task.id).get_json()["data"]["execution_id"]
+        data = wait_final(client, auth(dev), ex_id)
+        assert data["status"] == "completed" and data["exit_code"] == 0
+        system = [line["content"] for line in data["output"] if line["stream"] == "system"]
+        assert any("no longer read" in text for text in system), system
+        after = make_task(project, dev, "echo next")
+        next_id = execute(client, auth(dev), after.id).get_json()["data"]["execution_id"]
+        assert stdout_text(wait_final(client, auth(dev), next_id)) == "next\n"
+    finally:
+        for proc in processes_with(tag):
+            proc.kill()
