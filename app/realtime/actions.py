@@ -11,7 +11,7 @@ from typing import Any
 
 from app.errors import AppError
 from app.models.user import User
-from app.services import sessions
+from app.services import session_activity
 
 
 def execute_task(user: User, task_id: uuid.UUID, priority: str, options: dict[str, Any] | None,
@@ -23,5 +23,5 @@ def execute_task(user: User, task_id: uuid.UUID, priority: str, options: dict[st
         raise AppError("TASK_EXECUTION_FAILED",
                        "Task execution is not available on this server") from None
     result = executions.execute(task_id, user, priority, options)
-    sessions.record_task_run(session_id, user.id, task_id, result.get("execution_id"))
+    session_activity.record_task_run(session_id, user.id, task_id, result.get("execution_id"))
     return {**result, "event": "execute_task", "session_id": str(session_id)}

@@ -30,7 +30,7 @@ from app.realtime.routing import EventRouting
 from app.realtime.socket_core import SocketCore
 from app.realtime.transport import POLICY_VIOLATION, Transport
 from app.security import is_revoked
-from app.services import access, sessions
+from app.services import access, session_activity
 from app.services import metrics as shared_metrics
 
 log = logging.getLogger(__name__)
@@ -145,9 +145,9 @@ class ClientConnection(OutputStreams, EventRouting, SocketCore):
             _publish_count(self.hub)
             if self.user_id is not None:
                 limits.release(self.user_id, self.sub.id)
-                sessions.record_disconnected(uuid.UUID(self.session_id), uuid.UUID(self.user_id),
-                                             self.sub.id, time.monotonic() - self.opened,
-                                             reason or "closed")
+                session_activity.record_disconnected(
+                    uuid.UUID(self.session_id), uuid.UUID(self.user_id), self.sub.id,
+                    time.monotonic() - self.opened, reason or "closed")
         except Exception:  # noqa: BLE001 - bookkeeping must not raise out of the socket
             log.warning("websocket %s cleanup incomplete", self.sub.id, exc_info=True)
         finally:
@@ -245,7 +245,7 @@ class ClientConnection(OutputStreams, EventRouting, SocketCore):
         if user.is_disabled:
             raise ProtocolError("AUTH_ACCOUNT_DISABLED", close=True)
         try:
-            session = sessions.open_for_socket(_parse_uuid(self.session_ref), user)
+            session = session_activity.open_for_socket(_parse_uuid(self.session_ref), user)
         except AppError as exc:
             raise ProtocolError(exc.code, exc.message, exc.details, close=True) from None
         cap = int(self.app.config["WS_MAX_CONNECTIONS_PER_USER"])
@@ -257,7 +257,7 @@ class ClientConnection(OutputStreams, EventRouting, SocketCore):
         self.sub.user_id, self.sub.session_id = self.user_id, self.session_id
         self.token_exp, self.jti = float(claims["exp"]), claims["jti"]
         self.username = user.username
-        sessions.record_connected(session.id, user.id, self.sub.id, self.remote)
+        session_activity.record_connected(session.id, user.id, self.sub.id, self.remote)
         self._send(self._authenticated())
 
     def _authenticated(self) -> str:

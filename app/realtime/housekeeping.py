@@ -8,7 +8,7 @@ import uuid
 
 from app.realtime import limits
 from app.realtime.hub import Hub
-from app.services import events, sessions
+from app.services import events, session_activity
 from app.services import metrics as shared_metrics
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def keep_sessions_alive(hub: Hub) -> None:
     """A session with an open socket is in use: it must not expire under it."""
     ids = {s.session_id for s in hub.subscribers() if s.session_id and not s.closed}
     if ids:
-        sessions.keep_alive([uuid.UUID(i) for i in ids])
+        session_activity.keep_alive([uuid.UUID(i) for i in ids])
 
 
 def announce_redis_recovery(hub: Hub) -> None:

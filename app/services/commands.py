@@ -29,6 +29,7 @@ from app.services import (
     events,
     queues,
     run_control,
+    session_activity,
     sessions,
     workspace,
 )
@@ -119,7 +120,7 @@ def execute(user: User, command: str, *, working_directory: str | None = None,
             details={"command": command, "forced": forced, "warnings": report.warnings})
     _event(cmd, user.id)
     if session_id is not None:
-        sessions.record_command_run(session_id, user.id, cmd.id, command, commit=False)
+        session_activity.record_command_run(session_id, user.id, cmd.id, command, commit=False)
     try:
         cmd.job_id = queues.enqueue_run("command", cmd.id, QUEUE,
                                         description=f"command {command[:80]}")

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select
 
 from app.errors import AppError, ValidationFailed, iso, utcnow
 from app.extensions import db
@@ -101,7 +101,7 @@ def _uuid(value: Any) -> uuid.UUID | None:
 
 # ---------------------------------------------------------------- internals
 
-def _event(session: UserSession, event_type: str, user_id: uuid.UUID | None,
+def record_event(session: UserSession, event_type: str, user_id: uuid.UUID | None,
            details: dict[str, Any] | None = None) -> None:
     db.session.add(SessionEvent(session_id=session.id, user_id=user_id, event_type=event_type,
                                 details=details))
@@ -115,7 +115,7 @@ def current_state(session_id: uuid.UUID) -> dict[str, Any]:
     return dict(snap.state) if snap and snap.state else {"tasks": [], "commands": []}
 
 
-def _snapshot(session: UserSession, reason: str, state: dict[str, Any],
+def add_snapshot(session: UserSession, reason: str, state: dict[str, Any],
               at: datetime | None = None) -> SessionSnapshot:
     snap = SessionSnapshot(session_id=session.id, reason=reason,
                            settings=dict(session.settings or {}), state=state,
@@ -124,23 +124,23 @@ def _snapshot(session: UserSession, reason: str, state: dict[str, Any],
     return snap
 
 
-def _announce(session: UserSession, kind: str, user_id: uuid.UUID | None,
+def announce(session: UserSession, kind: str, user_id: uuid.UUID | None,
               extra: dict[str, Any] | None = None) -> None:
     events.emit(f"session.{kind}", {**session_dict(session), **(extra or {})},
                 session_id=session.id, user_id=session.user_id, project_id=session.project_id,
                 actor_id=user_id)
 
 
-def _touch(session: UserSession, user: User, now: datetime) -> None:
+def touch(session: UserSession, user: User, now: datetime) -> None:
     """Owner use keeps an active session alive; an expired one is marked so, once."""
     if session.user_id != user.id or session.status != "active":
         return
     if session.expires_at <= now:
         session.status = "expired"
-        _event(session, "expired", None, {"expired_at": iso(session.expires_at)})
+        record_event(session, "expired", None, {"expired_at": iso(session.expires_at)})
         audit.record("session", session.id, "expired", user_id=None, field="status",
                      old="active", new="expired", project_id=session.project_id)
-        _announce(session, "expired", None)
+        announce(session, "expired", None)
         return
     session.last_accessed = now
     session.expires_at = now + ttl()
@@ -186,12 +186,12 @@ def create_session(user: User, project_id: uuid.UUID | None = None,
                           expires_at=now + ttl())
     db.session.add(session)
     db.session.flush()
-    _event(session, "created", user.id, {"project_id": session_dict(session)["project_id"],
+    record_event(session, "created", user.id, {"project_id": session_dict(session)["project_id"],
                                          "settings": clean})
-    _snapshot(session, "created", {"tasks": [], "commands": []}, at=now)
+    add_snapshot(session, "created", {"tasks": [], "commands": []}, at=now)
     audit.record("session", session.id, "created", user_id=user.id,
                  new=session_dict(session), project_id=session.project_id)
-    _announce(session, "created", user.id)
+    announce(session, "created", user.id)
     db.session.commit()
     return session
 
@@ -199,7 +199,7 @@ def create_session(user: User, project_id: uuid.UUID | None = None,
 def get_session(session_id: uuid.UUID, user: User) -> UserSession:
     """Read (and, for its owner, keep alive)."""
     session = _load(session_id, user)
-    _touch(session, user, utcnow())
+    touch(session, user, utcnow())
     db.session.commit()
     return session
 
@@ -238,17 +238,17 @@ def update_settings(session_id: uuid.UUID, user: User, changes: dict[str, Any]) 
     merged = {k: v for k, v in merged.items() if v is not None}
     validation.json_object("settings", merged)
     now = utcnow()
-    _touch(session, user, now)
+    touch(session, user, now)
     if merged != old:
         changed = sorted(k for k in set(old) | set(merged) if old.get(k) != merged.get(k))
         session.settings = merged
-        _event(session, "settings_changed", user.id,
+        record_event(session, "settings_changed", user.id,
                {"changed": changed, "old": {k: old.get(k) for k in changed},
                 "new": {k: merged.get(k) for k in changed}})
-        _snapshot(session, "settings_changed", current_state(session.id), at=now)
+        add_snapshot(session, "settings_changed", current_state(session.id), at=now)
         audit.record("session", session.id, "updated", user_id=user.id, field="settings",
                      old=old, new=merged, project_id=session.project_id)
-        _announce(session, "updated", user.id, {"changes": changed})
+        announce(session, "updated", user.id, {"changes": changed})
     db.session.commit()
     return session
 
@@ -259,10 +259,10 @@ def delete_session(session_id: uuid.UUID, user: User) -> dict[str, Any]:
     old_status = session.status
     session.status = "closed"
     session.deleted_at = now
-    _event(session, "deleted", user.id)
+    record_event(session, "deleted", user.id)
     audit.record("session", session.id, "deleted", user_id=user.id, field="status",
                  old=old_status, new="closed", project_id=session.project_id)
-    _announce(session, "deleted", user.id, {"deleted_at": iso(now)})
+    announce(session, "deleted", user.id, {"deleted_at": iso(now)})
     db.session.commit()
     return {"message": "Session deleted successfully", "session_id": str(session.id),
             "deleted_at": iso(now)}
@@ -331,121 +331,17 @@ def restore(session_id: uuid.UUID, user: User, restore_point: datetime, *,
         session.settings = dict(snap.settings or {})
     if include_tasks:
         state["tasks"] = list((snap.state or {}).get("tasks", []))
-    _touch(session, user, now)
+    touch(session, user, now)
     source = {"snapshot_id": snap.id, "snapshot_at": iso(snap.created_at),
               "snapshot_reason": snap.reason}
     details = {"restore_point": iso(point), **source, "include_tasks": include_tasks,
                "include_settings": include_settings}
-    _event(session, "restored", user.id, details)
-    _snapshot(session, "restored", state, at=now)
+    record_event(session, "restored", user.id, details)
+    add_snapshot(session, "restored", state, at=now)
     audit.record("session", session.id, "restored", user_id=user.id, field="settings",
                  old=old_settings, new=dict(session.settings or {}), details=details,
                  project_id=session.project_id)
-    _announce(session, "restored", user.id, {"restored_from": source})
+    announce(session, "restored", user.id, {"restored_from": source})
     db.session.commit()
     return {**session_detail(session), "restored_from": source,
             "restored": {"settings": include_settings, "tasks": include_tasks}}
-
-
-# ---------------------------------------------------------------- sockets and runs
-
-def open_for_socket(session_id: uuid.UUID, user: User) -> UserSession:
-    """CONTRACT §6: the session exists, belongs to the caller and has not expired."""
-    session = db.session.get(UserSession, session_id)
-    if session is None or session.deleted_at is not None or session.user_id != user.id:
-        raise AppError("SESSION_NOT_FOUND")
-    if session.project_id is not None:
-        project = db.session.get(Project, session.project_id)
-        if project is not None and not can_access(user, project):
-            raise AppError("PROJECT_ACCESS_DENIED")
-    if effective_status(session) != "active":
-        now = utcnow()
-        _touch(session, user, now)  # records the expiry once
-        db.session.commit()
-        raise AppError("SESSION_EXPIRED", "Session has expired; create a new one",
-                       {"expired_at": iso(session.expires_at)})
-    return session
-
-
-def record_connected(session_id: uuid.UUID, user_id: uuid.UUID, connection_id: str,
-                     remote_addr: str | None) -> None:
-    session = db.session.get(UserSession, session_id)
-    now = utcnow()
-    session.last_accessed = now
-    session.expires_at = now + ttl()
-    _event(session, "connected", user_id, {"connection_id": connection_id,
-                                           "remote_addr": remote_addr})
-    db.session.commit()
-
-
-def record_disconnected(session_id: uuid.UUID, user_id: uuid.UUID, connection_id: str,
-                        seconds: float, reason: str) -> None:
-    session = db.session.get(UserSession, session_id)
-    if session is None:
-        return
-    _event(session, "disconnected", user_id, {"connection_id": connection_id,
-                                              "duration_seconds": round(seconds, 3),
-                                              "reason": reason})
-    db.session.commit()
-
-
-def keep_alive(session_ids: list[uuid.UUID]) -> int:
-    """Sessions with open sockets stay in use (hub ticker, once a minute)."""
-    now = utcnow()
-    result = db.session.execute(
-        update(UserSession)
-        .where(UserSession.id.in_(session_ids), UserSession.status == "active",
-               UserSession.expires_at > now, UserSession.deleted_at.is_(None))
-        .values(last_accessed=now, expires_at=now + ttl()))
-    db.session.commit()
-    return result.rowcount or 0
-
-
-def record_task_run(session_id: uuid.UUID, user_id: uuid.UUID, task_id: uuid.UUID,
-                    execution_id: str | None, *, commit: bool = True) -> None:
-    """A task run through the session: history, state (its task list) and a snapshot."""
-    session = db.session.get(UserSession, session_id)
-    if session is None:
-        return
-    task = db.session.get(Task, task_id)
-    now = utcnow()
-    state = current_state(session.id)
-    entry = {"task_id": str(task_id), "title": task.title if task else None,
-             "execution_id": execution_id, "added_at": iso(now)}
-    state["tasks"] = [t for t in state.get("tasks", []) if t.get("task_id") != str(task_id)]
-    state["tasks"].append(entry)
-    _event(session, "task_executed", user_id, {"task_id": str(task_id),
-                                               "execution_id": execution_id})
-    _snapshot(session, "task_executed", state, at=now)
-    if execution_id:
-        from app.models.execution import TaskExecution
-
-        db.session.execute(update(TaskExecution).where(
-            TaskExecution.id == uuid.UUID(execution_id)).values(session_id=session.id))
-    audit.record("session", session.id, "task_executed", user_id=user_id, field="tasks",
-                 new=entry, project_id=session.project_id)
-    _announce(session, "task_executed", user_id, {"task_id": str(task_id),
-                                                  "execution_id": execution_id})
-    if commit:
-        db.session.commit()
-
-
-def record_command_run(session_id: uuid.UUID, user_id: uuid.UUID, command_id: uuid.UUID,
-                       command: str, *, commit: bool = True) -> None:
-    """A command run through the session (for the commands API when it passes a session)."""
-    session = db.session.get(UserSession, session_id)
-    if session is None:
-        return
-    now = utcnow()
-    state = current_state(session.id)
-    state["commands"] = [*state.get("commands", []),
-                         {"command_id": str(command_id), "command": command[:500],
-                          "run_at": iso(now)}][-MAX_COMMANDS_KEPT:]
-    _event(session, "command_run", user_id, {"command_id": str(command_id),
-                                             "command": command[:500]})
-    _snapshot(session, "command_run", state, at=now)
-    audit.record("session", session.id, "command_run", user_id=user_id, field="commands",
-                 new=state["commands"][-1], project_id=session.project_id)
-    _announce(session, "command_run", user_id, {"command_id": str(command_id)})
-    if commit:
-        db.session.commit()

@@ -21,11 +21,11 @@ def dev_headers(auth, developer):
 def run_task(app, sid, developer, title):
     """What `execute_task` over the session's socket records."""
     with app.app_context():
-        from app.services import sessions
+        from app.services import session_activity
 
         project = factories.project(developer)
         task = factories.task(project, developer, title=title)
-        sessions.record_task_run(uuid.UUID(sid), developer.id, task.id, None)
+        session_activity.record_task_run(uuid.UUID(sid), developer.id, task.id, None)
         return str(task.id)
 
 
@@ -51,9 +51,9 @@ def test_every_change_of_state_is_a_snapshot(client, app, dev_headers, developer
                headers=dev_headers)
     task_id = run_task(app, sid, developer, "First")
     with app.app_context():
-        from app.services import sessions
+        from app.services import session_activity
 
-        sessions.record_command_run(uuid.UUID(sid), developer.id, uuid.uuid4(), "ls -la")
+        session_activity.record_command_run(uuid.UUID(sid), developer.id, uuid.uuid4(), "ls -la")
     reasons = [s[0] for s in snapshots(app, sid)]
     assert reasons == ["created", "settings_changed", "task_executed", "command_run"]
     detail = client.get(f"/api/sessions/{sid}", headers=dev_headers).json["data"]
