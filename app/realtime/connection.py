@@ -23,11 +23,12 @@ from app.errors import AppError, iso
 from app.extensions import db
 from app.models.user import User
 from app.realtime import limits, protocol, streams
-from app.realtime.hub import Item, Subscriber, get_hub
+from app.realtime.hub import get_hub
 from app.realtime.output import OutputStreams
 from app.realtime.protocol import Close, ProtocolError
 from app.realtime.routing import EventRouting
 from app.realtime.socket_core import SocketCore
+from app.realtime.subscriber import Item, Subscriber
 from app.realtime.transport import POLICY_VIOLATION, Transport
 from app.security import is_revoked
 from app.services import access, session_activity

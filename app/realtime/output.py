@@ -13,7 +13,7 @@ from typing import Any
 from app.extensions import db
 from app.models.user import User
 from app.realtime import protocol, streams
-from app.realtime.hub import OutputBatch
+from app.realtime.subscriber import OutputBatch
 
 
 class OutputStreams:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from app.extensions import db
 from app.realtime import page_fragments as frag
 from app.realtime import streams
-from app.realtime.hub import OutputBatch
+from app.realtime.subscriber import OutputBatch
 
 
 class PageStreams:

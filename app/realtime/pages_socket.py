@@ -38,9 +38,10 @@ from app.pages.output_view import run_view
 from app.pages.tasks import EXECUTIONS_SHOWN
 from app.realtime import feed, limits, page_topics, streams
 from app.realtime import page_fragments as frag
-from app.realtime.hub import Item, Subscriber, get_hub
+from app.realtime.hub import get_hub
 from app.realtime.page_output import PageStreams
 from app.realtime.socket_core import SocketCore
+from app.realtime.subscriber import Item, Subscriber
 from app.realtime.transport import POLICY_VIOLATION, Transport
 from app.services import commands, executions, queues
 

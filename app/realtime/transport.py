@@ -21,8 +21,8 @@ from simple_websocket import ConnectionClosed
 from wsproto.events import Ping, TextMessage
 from wsproto.utilities import LocalProtocolError
 
-from app.realtime.hub import Subscriber
 from app.realtime.protocol import frame
+from app.realtime.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
 POLICY_VIOLATION = 1008
