@@ -40,14 +40,9 @@ class OutputStreams:
         if status["status"] in streams.FINAL:
             self._finish(stream, status)
 
-    def _catch_up(self, stream: streams.Stream, before_seq: int | None = None) -> None:
-        """Send stored lines after `stream.last_seq`, a page at a time."""
-        for page in streams.stored_lines(stream, before_seq):
-            self._send(*(protocol.output_line(stream.owner_type, stream.owner_id, line,
-                                              stream.extra) for line in page))
-            stream.last_seq = page[-1]["seq"]
-            self._flush()
-        db.session.remove()
+    def _stored_messages(self, stream: streams.Stream, lines: list[dict[str, Any]]) -> list:
+        return [protocol.output_line(stream.owner_type, stream.owner_id, line, stream.extra)
+                for line in lines]
 
     def _on_output(self, batch: OutputBatch) -> None:
         found = self._new_in(batch)

@@ -9,6 +9,8 @@ live batch that continues the stream exactly is rendered once for every socket s
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.extensions import db
 from app.realtime import page_fragments as frag
 from app.realtime import streams
@@ -31,12 +33,8 @@ class PageStreams:
             self._catch_up(stream)
             self._finish(stream)
 
-    def _catch_up(self, stream: streams.Stream, before_seq: int | None = None) -> None:
-        for lines in streams.stored_lines(stream, before_seq):
-            self._send(frag.append(stream.owner_id, lines))
-            stream.last_seq = lines[-1]["seq"]
-            self._flush()
-        db.session.remove()
+    def _stored_messages(self, stream: streams.Stream, lines: list[dict[str, Any]]) -> list:
+        return [frag.append(stream.owner_id, lines)]
 
     def _on_output(self, batch: OutputBatch) -> None:
         found = self._new_in(batch)

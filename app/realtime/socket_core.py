@@ -16,7 +16,7 @@ class SocketCore:
     """Outgoing messages gathered while one item is handled and sent together; database steps
     that cost one update, not the connection, when they fail; the gap-free join of stored output
     with the live stream. Subclasses set `close_signal` (the exception that must end the socket)
-    and `label` (for logs), and define `_catch_up(stream, before_seq=None)`."""
+    and `label` (for logs), and define `_stored_messages(stream, lines)` and `_send(*messages)`."""
 
     close_signal: type[BaseException] = Exception
     label = "socket"
@@ -59,6 +59,15 @@ class SocketCore:
         self._catch_up(stream)
 
     def _catch_up(self, stream: streams.Stream, before_seq: int | None = None) -> None:
+        """Send stored lines after `stream.last_seq` (up to `before_seq`), a page at a time."""
+        for page in streams.stored_lines(stream, before_seq):
+            self._send(*self._stored_messages(stream, page))
+            stream.last_seq = page[-1]["seq"]
+            self._flush()
+        db.session.remove()
+
+    def _stored_messages(self, stream: streams.Stream, lines: list[dict[str, Any]]) -> list:
+        """A page of stored lines as this socket kind sends them."""
         raise NotImplementedError
 
     def _new_in(self, batch) -> tuple[streams.Stream, int] | None:
