@@ -46,5 +46,5 @@ def test_more_threads_than_the_default_pool_size_all_get_a_connection(app):
     for thread in threads:
         thread.join(15)
     assert errors == []
-    assert blocked == threads_n
+    assert blocked >= threads_n  # (other clients of a shared Redis may block too)
     assert client.llen(key) == 0  # every thread got its item
