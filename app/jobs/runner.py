@@ -9,8 +9,11 @@ timeout, and beats the heartbeat. Stopping is SIGTERM to the group, then SIGKILL
 period; when the run ends anything left in its group is killed, so no child outlives its run.
 
 A process that left the group (`setsid`, a daemonizing double fork) cannot be signalled with
-it. If such a process still holds the output pipes once the group is dead, the run stops
-reading them after `ABANDON_AFTER` seconds and ends: the worker is never held by it.
+it. If such a process still holds the output pipes `ABANDON_AFTER` seconds after the group was
+killed, whatever holds them is found through /proc and killed too (only the run's own
+processes can hold the write end); if the pipes are still open a second later, the run stops
+reading them and ends. Either way the worker is never held. A process that left the group and
+let go of the output is not found: it may outlive its run.
 """
 
 from __future__ import annotations
@@ -147,6 +150,7 @@ class ProcessRun:
         next_tick = now + self.tick_every
         kill_at: float | None = None
         abandon_at: float | None = None
+        holders_killed = False
         exited_at: float | None = None
         open_fds = set(streams)
         try:
@@ -202,6 +206,14 @@ class ProcessRun:
                     kill_at = float("inf")
                     abandon_at = now + ABANDON_AFTER
                 if (abandon_at is not None and now >= abandon_at and open_fds
+                        and leader_done and not holders_killed):
+                    holders_killed = True
+                    abandon_at = now + ABANDON_AFTER
+                    killed = _kill_holders(open_fds)
+                    if killed:
+                        self.writer.system(f"[{killed} process(es) that left the run's process "
+                                           "group and kept its output open were killed]")
+                elif (abandon_at is not None and now >= abandon_at and open_fds
                         and leader_done):
                     self.writer.system("[output of processes that left the run's process group "
                                        "is no longer read]")
@@ -231,3 +243,49 @@ class ProcessRun:
         if request is not None:
             return RunEnd(None, "cancel", request.get("reason"), request.get("by"))
         return None
+
+
+def _kill_holders(fds: set[int]) -> int:
+    """SIGKILL every other process that has one of these pipes open (Linux /proc); how many.
+
+    Only processes started by the run can hold the write end of its output pipes (the worker
+    keeps the read end; close_fds gives a child nothing else). psutil lists open regular files,
+    not pipes, hence /proc. Where /proc is not readable this finds nothing."""
+    wanted = set()
+    for fd in fds:
+        try:
+            wanted.add(f"pipe:[{os.fstat(fd).st_ino}]")
+        except OSError:
+            continue
+    me, killed = os.getpid(), 0
+    try:
+        entries = [e.name for e in os.scandir("/proc") if e.name.isdigit()]
+    except OSError:
+        return 0
+    for name in entries:
+        pid = int(name)
+        if pid == me:
+            continue
+        if _holds(name, wanted):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except OSError:
+                continue
+    return killed
+
+
+def _holds(pid: str, links: set[str]) -> bool:
+    """Whether /proc/<pid> has a descriptor pointing at one of `links` (gone or unreadable:
+    no)."""
+    try:
+        names = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for name in names:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{name}") in links:
+                return True
+        except OSError:
+            continue
+    return False

@@ -140,9 +140,10 @@ def test_background_processes_left_behind_are_stopped_and_the_run_ends(
 def test_a_process_that_left_the_group_cannot_hold_the_worker(
         client, auth, dev, project, workers):
     """`setsid` takes a process out of the run's group, so the group's signals miss it. While it
-    holds the output pipes the run must still end (its output is no longer read), and the
-    worker must be free for the next run."""
+    holds the output pipes it is found by them and killed, the run ends, and the worker is
+    free for the next run."""
     from tests.jobs.fixtures import marker, processes_with
+    from tests.live import wait_for
 
     workers(1)
     tag = marker()
@@ -151,11 +152,39 @@ def test_a_process_that_left_the_group_cannot_hold_the_worker(
         ex_id = execute(client, auth(dev), task.id).get_json()["data"]["execution_id"]
         data = wait_final(client, auth(dev), ex_id)
         assert data["status"] == "completed" and data["exit_code"] == 0
+        assert stdout_text(data) == "started\n"
         system = [line["content"] for line in data["output"] if line["stream"] == "system"]
-        assert any("no longer read" in text for text in system), system
+        assert any("1 process(es) that left the run's process group" in text
+                   for text in system), system
+        wait_for(lambda: not processes_with(tag), 5, message="the escaped sleep to be gone")
         after = make_task(project, dev, "echo next")
         next_id = execute(client, auth(dev), after.id).get_json()["data"]["execution_id"]
         assert stdout_text(wait_final(client, auth(dev), next_id)) == "next\n"
+    finally:
+        for proc in processes_with(tag):
+            proc.kill()
+
+
+def test_pipes_held_by_a_process_that_cannot_be_found_are_given_up(
+        client, auth, ctx, dev, project, monkeypatch):
+    """The last resort: if what holds the output cannot be found (no readable /proc), the run
+    stops reading after a second more and ends all the same. Run in this process (the real
+    job function, database, Redis and subprocess) so that the search can be switched off."""
+    from app.jobs import runner
+    from app.jobs.tasks import run_execution
+    from tests.jobs.fixtures import marker, processes_with
+
+    monkeypatch.setattr(runner, "_kill_holders", lambda fds: 0)
+    tag = marker()
+    task = make_task(project, dev, f"setsid sleep {tag} & echo started")
+    ex_id = execute(client, auth(dev), task.id).get_json()["data"]["execution_id"]
+    try:
+        assert run_execution(ex_id) == "completed"
+        data = wait_final(client, auth(dev), ex_id)
+        assert stdout_text(data) == "started\n"
+        system = [line["content"] for line in data["output"] if line["stream"] == "system"]
+        assert any("no longer read" in text for text in system), system
+        assert processes_with(tag)  # not found, so still running: the documented limit
     finally:
         for proc in processes_with(tag):
             proc.kill()
