@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.services import webhook_delivery as webhooks
+from app.services import webhook_targets
 
 EXCERPT = 1000
 
@@ -44,8 +45,19 @@ def deliver(delivery_id: str) -> str:
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> PostResult:
     """POST `body` to `url`; never takes (much) longer than `timeout` seconds in total."""
     parts = urlsplit(url)
-    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    https = parts.scheme == "https"
+    try:
+        addresses = webhook_targets.resolve(parts.hostname or "", parts.port or (443 if https
+                                                                                  else 80))
+    except webhook_targets.Refused as exc:
+        return PostResult(None, 0.0, f"refused: {exc}", None)
+    cls = http.client.HTTPSConnection if https else http.client.HTTPConnection
     conn = cls(parts.hostname, parts.port, timeout=timeout)
+    # Connect to the addresses just checked, not to a fresh lookup of the name (TLS still
+    # verifies the certificate against the name). `_create_connection` is http.client's hook.
+    conn._create_connection = (  # type: ignore[attr-defined]
+        lambda address, timeout=None, source=None: webhook_targets.connect(
+            addresses, address[1], timeout, source))
     expired = threading.Event()
 
     def cut_off() -> None:

@@ -18,7 +18,7 @@ from app.errors import AppError, ValidationFailed, iso, utcnow
 from app.extensions import db
 from app.models.user import User
 from app.models.webhook import WEBHOOK_EVENTS, Webhook, WebhookAttempt, WebhookDelivery
-from app.services import audit, events
+from app.services import audit, events, webhook_targets
 from app.services.pagination import Page, paginate
 from app.services.webhook_delivery import (  # noqa: F401 - delivery_dict: serializer of both
     _enqueue_delivery,
@@ -62,6 +62,10 @@ def clean_url(url: Any) -> str:
     except ValueError:
         raise ValidationFailed("url", "has an invalid port",
                                code="VALIDATION_INVALID_FORMAT") from None
+    reason = webhook_targets.literal_refusal(parts.hostname)
+    if reason:
+        raise ValidationFailed("url", f"must not point at {reason}",
+                               code="VALIDATION_INVALID_FORMAT")
     return url
 
 
