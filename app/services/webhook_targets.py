@@ -39,11 +39,12 @@ def refusal(address: str, private_ok: bool | None = None) -> str | None:
         return "a link-local address (where cloud metadata services answer)"
     if ip.is_unspecified or ip.is_multicast:
         return "not a unicast address"
-    if ip.is_loopback or ip.is_private:  # (before is_reserved: ::1 is in a reserved block)
-        if allow_private() if private_ok is None else private_ok:
-            return None
+    # Loopback before reserved (::1 lies in a reserved block), reserved before private
+    # (Python counts 240.0.0.0/4 as private).
+    if (ip.is_loopback or (ip.is_private and not ip.is_reserved)) and not (
+            allow_private() if private_ok is None else private_ok):
         return "a loopback or private address (WEBHOOK_ALLOW_PRIVATE=0)"
-    if ip.is_reserved:
+    if ip.is_reserved and not ip.is_loopback:
         return "a reserved address"
     return None
 
