@@ -40,9 +40,10 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def setting(name: str) -> Any:
-    """`name` from the app config, else from the environment (cast like the default)."""
-    default = DEFAULTS.get(name)
+def setting(name: str, defaults: dict[str, Any] = DEFAULTS) -> Any:
+    """`name` from the app config, else from the environment (cast like its default in
+    `defaults`: the engine's, or another module's table read the same way)."""
+    default = defaults.get(name)
     value: Any = None
     if has_app_context():
         value = current_app.config.get(name)

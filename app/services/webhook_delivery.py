@@ -10,7 +10,7 @@ it, and either finishes the delivery or schedules the next attempt with exponent
 
 Settings (app config, else environment, else default): WEBHOOK_TIMEOUT (5 s),
 WEBHOOK_MAX_ATTEMPTS (5), WEBHOOK_BACKOFF_SECONDS (10: 10, 20, 40, 80 s...),
-WEBHOOK_BACKOFF_MAX (3600).
+WEBHOOK_BACKOFF_MAX (3600), WEBHOOK_ALLOW_PRIVATE (on; see app.services.webhook_targets).
 """
 
 from __future__ import annotations
@@ -19,14 +19,12 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import redis
-from flask import current_app
 from rq import Queue
 from sqlalchemy import select
 
@@ -35,7 +33,7 @@ from app.extensions import db, get_redis
 from app.models.project import Project
 from app.models.user import User
 from app.models.webhook import WEBHOOK_EVENTS, Webhook, WebhookAttempt, WebhookDelivery
-from app.services import audit, events
+from app.services import audit, engine_config, events
 from app.services.access import can_access
 
 log = logging.getLogger(__name__)
@@ -43,8 +41,9 @@ QUEUE = "high"
 TYPES_KEY = "webhooks:event-types"
 VERSION_KEY = "webhooks:version"
 _BUILT = "__built__"
-DEFAULTS: dict[str, float] = {"WEBHOOK_TIMEOUT": 5.0, "WEBHOOK_MAX_ATTEMPTS": 5,
-                              "WEBHOOK_BACKOFF_SECONDS": 10.0, "WEBHOOK_BACKOFF_MAX": 3600.0}
+DEFAULTS: dict[str, Any] = {"WEBHOOK_TIMEOUT": 5.0, "WEBHOOK_MAX_ATTEMPTS": 5,
+                             "WEBHOOK_BACKOFF_SECONDS": 10.0, "WEBHOOK_BACKOFF_MAX": 3600.0,
+                             "WEBHOOK_ALLOW_PRIVATE": True}
 
 
 def delivery_dict(d: WebhookDelivery, attempts: list[WebhookAttempt] | None = None
@@ -62,9 +61,9 @@ def delivery_dict(d: WebhookDelivery, attempts: list[WebhookAttempt] | None = No
     return out
 
 
-def setting(name: str) -> float:
-    value = current_app.config.get(name) or os.environ.get(name)
-    return float(value) if value not in (None, "") else DEFAULTS[name]
+def setting(name: str) -> Any:
+    """A webhook setting: app config, else environment, else DEFAULTS (engine_config's reader)."""
+    return engine_config.setting(name, DEFAULTS)
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -13,10 +13,9 @@ those checked addresses (no second lookup for a DNS rebinding to change).
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 
-from flask import current_app, has_app_context
+from app.services import webhook_delivery
 
 
 class Refused(Exception):
@@ -24,10 +23,7 @@ class Refused(Exception):
 
 
 def allow_private() -> bool:
-    value = current_app.config.get("WEBHOOK_ALLOW_PRIVATE") if has_app_context() else None
-    if value is None:
-        value = os.environ.get("WEBHOOK_ALLOW_PRIVATE", "1")
-    return str(value).strip().lower() not in {"0", "false", "no", "off"}
+    return bool(webhook_delivery.setting("WEBHOOK_ALLOW_PRIVATE"))
 
 
 def refusal(address: str, private_ok: bool | None = None) -> str | None:
