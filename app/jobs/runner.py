@@ -26,8 +26,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from app.jobs.output import OutputWriter
+
+if TYPE_CHECKING:
+    from app.services.run_identity import RunIdentity
 
 SHUTDOWN = threading.Event()  # set by the worker on SIGTERM/SIGINT
 MAX_LINE = 1024 * 1024
@@ -56,8 +60,9 @@ class ProcessRun:
                  *, timeout: float | None, grace: float, flush_ms: int,
                  cancel_check: Callable[[], dict | None], tick: Callable[[], None],
                  tick_every: float, feed: Feed | None = None, max_line: int = MAX_LINE,
-                 drain_after_exit: float = 1.0) -> None:
+                 drain_after_exit: float = 1.0, identity: RunIdentity | None = None) -> None:
         self.argv, self.cwd, self.env = argv, cwd, env
+        self.identity = identity
         self.writer = writer
         self.timeout = timeout
         self.grace = grace
@@ -80,7 +85,7 @@ class ProcessRun:
             self.proc = subprocess.Popen(
                 self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                close_fds=True)
+                close_fds=True, **(self.identity.popen_kwargs() if self.identity else {}))
         except FileNotFoundError as exc:
             raise SpawnError(f"program not found: {self.argv[0]}") from exc
         except PermissionError as exc:

@@ -12,7 +12,7 @@ from app.models.user import User
 from app.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
-    "AuditLog", "CommandRun", "OutputLine", "Project", "ProjectMember", "RunAccount", "SessionEvent",
-    "SessionSnapshot", "SystemSetting", "Task", "TaskDependency", "TaskExecution", "TaskTag",
-    "User", "UserSession", "Webhook", "WebhookAttempt", "WebhookDelivery",
+    "AuditLog", "CommandRun", "OutputLine", "Project", "ProjectMember", "RunAccount",
+    "SessionEvent", "SessionSnapshot", "SystemSetting", "Task", "TaskDependency", "TaskExecution",
+    "TaskTag", "User", "UserSession", "Webhook", "WebhookAttempt", "WebhookDelivery",
 ]
