@@ -53,6 +53,10 @@ class User(db.Model):
     extra_permissions: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
     preferences: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
     is_disabled: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    # Tokens carry the value current when they were issued (claim `tv`); a password change or
+    # disabling the account moves it, so every token issued before stops working at once.
+    token_version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0,
+                                               server_default="0")
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = created_at_col()
@@ -65,6 +69,10 @@ class User(db.Model):
 
     def set_password(self, password: str) -> None:
         self.password_hash = _hasher.hash(password)
+
+    def revoke_tokens(self) -> None:
+        """Make every token issued so far invalid (checked on each request and socket)."""
+        self.token_version = (self.token_version or 0) + 1
 
     def check_password(self, password: str) -> bool:
         try:
