@@ -37,6 +37,16 @@ from tests import factories  # noqa: E402
 from tests.live import GunicornServer, ThreadedServer, WorkerProcess, child_env  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _runs_reach_test_dirs(tmp_path_factory) -> None:
+    """Run as root, the workers execute runs as unprivileged uids (app.services.run_identity):
+    let those pass through (never list) the run's temporary directories, as they can through
+    an installation's own directories."""
+    base = tmp_path_factory.getbasetemp()
+    for path in (base.parent, base):
+        path.chmod(path.stat().st_mode | 0o111)
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory) -> Iterator[str]:
     url = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")

@@ -12,7 +12,7 @@ from app.jobs.executors import shell
 from app.jobs.runner import SpawnError
 from app.models.command import CommandRun
 from app.services import commands as command_service
-from app.services import environment, run_control, workspace
+from app.services import environment, run_control, run_identity
 from app.services.engine_config import setting
 from app.services.execution_lifecycle import Outcome
 
@@ -39,13 +39,14 @@ def _run(cmd: CommandRun) -> str:
     try:
         writer = common.new_writer("command", cid)
         try:
-            if cmd.project_id:
-                workspace.create(cmd.project_id)
-            cwd = str(workspace.resolve(cmd.project_id, cmd.working_directory))
+            cwd, identity = run_identity.prepare_run(cmd.project_id, cmd.user_id,
+                                                     cmd.working_directory)
+            env = environment.build(cmd.environment)
+            if identity is not None:
+                env = identity.environment(env)
             tick, every = common.heartbeat_tick(key, writer)
-            runner = common.make_runner(shell.argv(cmd.command), cwd,
-                                        environment.build(cmd.environment), writer, key,
-                                        cmd.timeout, tick, every)
+            runner = common.make_runner(shell.argv(cmd.command), cwd, env, writer, key,
+                                        cmd.timeout, tick, every, identity=identity)
             pid = runner.start()
         except (SpawnError, ValueError, AppError) as exc:
             command_service.finish(cid, Outcome(status="failed",

@@ -18,6 +18,7 @@ from app.jobs.output import OutputWriter
 from app.jobs.runner import ProcessRun
 from app.services import concurrency, run_control
 from app.services.engine_config import app_setting, setting
+from app.services.run_identity import RunIdentity
 
 log = logging.getLogger(__name__)
 current_worker: Any = None  # set by AppWorker while it runs a job
@@ -73,13 +74,14 @@ def heartbeat_tick(key: str, writer: OutputWriter, project_id: uuid.UUID | None 
 
 def make_runner(argv: list[str], cwd: str, env: dict[str, str], writer: OutputWriter, key: str,
                 timeout: float | None, tick: Callable[[], None], tick_every: float,
-                feed=None, max_line: int | None = None) -> ProcessRun:
+                feed=None, max_line: int | None = None,
+                identity: RunIdentity | None = None) -> ProcessRun:
     return ProcessRun(
         argv, cwd, env, writer, timeout=timeout, grace=float(setting("CANCEL_GRACE_SECONDS")),
         flush_ms=int(setting("OUTPUT_FLUSH_MS")),
         cancel_check=lambda: run_control.cancel_request(key), tick=tick, tick_every=tick_every,
         feed=feed, max_line=max_line or 1024 * 1024,
-        drain_after_exit=float(setting("ORPHAN_DRAIN_SECONDS")))
+        drain_after_exit=float(setting("ORPHAN_DRAIN_SECONDS")), identity=identity)
 
 
 def new_writer(owner_type: str, owner_id: uuid.UUID) -> OutputWriter:

@@ -13,7 +13,14 @@ from app.jobs.executors import claude, shell
 from app.jobs.runner import SpawnError
 from app.models.execution import TaskExecution
 from app.models.task import Task
-from app.services import concurrency, environment, events, run_control, versions, workspace
+from app.services import (
+    concurrency,
+    environment,
+    events,
+    run_control,
+    run_identity,
+    versions,
+)
 from app.services import execution_lifecycle as lifecycle
 from app.services.engine_config import setting
 from app.services.execution_lifecycle import Outcome
@@ -63,12 +70,13 @@ def _run(ex: TaskExecution, task: Task, ttl: int, limit: int, record: dict,
             argv, feed, parser, max_line = _plan(ex, task, writer)
             env = environment.build((task.meta or {}).get("environment"),
                                     (ex.options or {}).get("environment"))
-            workspace.create(project_id)
-            cwd = str(workspace.resolve(project_id, ex.working_directory))
+            cwd, identity = run_identity.prepare_run(project_id, None, ex.working_directory)
+            if identity is not None:
+                env = identity.environment(env)
             tick, every = common.heartbeat_tick(key, writer, project_id, eid)
             runner = common.make_runner(argv, cwd, env, writer, key,
                                         (ex.options or {}).get("timeout"), tick, every, feed,
-                                        max_line)
+                                        max_line, identity=identity)
             pid = runner.start()
         except (SpawnError, ValueError, AppError) as exc:
             lifecycle.finish(eid, Outcome(status="failed", error_code="TASK_EXECUTION_FAILED",

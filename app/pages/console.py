@@ -81,7 +81,8 @@ def console_assist():
 @bp.get("/commands/directories")
 @login_required("read")
 def console_directories():
-    """Directories of the chosen project's workspace, for the working-directory picker."""
+    """Directories of the chosen project's workspace (no project: the caller's scratch
+    directory), for the working-directory picker."""
     raw = request.args.get("project_id") or ""
     found: list[str] = []
     if raw:
@@ -91,6 +92,8 @@ def console_directories():
             project = None
         if project is not None:
             found = _directories(workspace.create(project.id))
+    else:
+        found = _directories(workspace.create(None, page_user().id))
     return render("partials/commands/_directories.html", directories=found)
 
 

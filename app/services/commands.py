@@ -1,7 +1,8 @@
 """Commands (CONTRACT §4): a command line run on a worker (high queue), outside any task.
 
 `execute` refuses what `command_safety` finds unsafe (unless an admin forces it), resolves the
-working directory inside the project's workspace (or WORKSPACE_ROOT), then queues the job and
+working directory inside the project's workspace (or the caller's private scratch directory, see
+app.services.workspace), then queues the job and
 waits briefly so that a command that starts at once is answered as `running` with its pid.
 Visibility: the caller's own commands, every command of a project the caller may see, all for
 admins; anyone else gets 403 PROJECT_ACCESS_DENIED for a project's command and 404 otherwise.
@@ -102,9 +103,9 @@ def execute(user: User, command: str, *, working_directory: str | None = None,
     if session_id is not None:
         sessions.usable_session(session_id, user)
     clean_env = environment.validate(env)
-    base = workspace.create(project.id) if project else workspace.root()
-    base.mkdir(parents=True, exist_ok=True)
-    directory = workspace.resolve(project.id if project else None, working_directory)
+    project_ref = project.id if project else None
+    workspace.create(project_ref, user.id)
+    directory = workspace.resolve(project_ref, working_directory, user_id=user.id)
     if not directory.is_dir():
         raise ValidationFailed("working_directory", "does not exist in the workspace")
     queues.check_capacity(QUEUE)

@@ -37,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
     "EXECUTOR_ENV_PASSTHROUGH": "",
     # After the main process exits, background children holding its pipes get this long.
     "ORPHAN_DRAIN_SECONDS": 1.0,
+    # Runs execute as an unprivileged account per space when the worker is root ("off": never).
+    "RUN_ISOLATION": "auto",
+    # uid (and gid) of run account n is RUN_UID_BASE + n: above the usual subordinate-id ranges.
+    "RUN_UID_BASE": 300000,
 }
 
 

@@ -5,10 +5,13 @@ in `EXECUTOR_ENV_PASSTHROUGH`; then the task's `metadata.environment` and the re
 `environment` are added. So SECRET_KEY, JWT keys, DATABASE_URL, REDIS_URL and everything else of
 the server never reach a run.
 
-Decision on user-supplied names: any POSIX name is accepted, PATH included. A run is already an
-arbitrary shell command of the same OS user, so letting it set PATH or LD_* grants nothing it
-could not do itself; what matters is that server secrets are not handed to it, and they are not.
-Names must match `[A-Za-z_][A-Za-z0-9_]*`; values are strings without NUL bytes.
+User-supplied names must match `[A-Za-z_][A-Za-z0-9_]*`; values are strings without NUL bytes.
+Variables that make a loader or an interpreter run code of the caller's choosing before the
+program itself starts (`BASH_ENV`, `LD_PRELOAD`, `NODE_OPTIONS`, `PYTHONSTARTUP`, ... see
+`LOADER_VARIABLES`) are refused with a 422 wherever an environment comes from (task metadata,
+execute options, commands, REST or socket): a Claude task's prompt must never turn into code
+that runs outside the agent's own permission checks, and a shell command states its code
+openly in its command line, where validation and history see it. `PATH` stays allowed.
 """
 
 from __future__ import annotations
@@ -26,6 +29,19 @@ ALLOWED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TZ", "USER", "
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 MAX_VARIABLES = 100
+LOADER_VARIABLES = frozenset({
+    "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PROMPT_COMMAND", "PS4", "IFS", "CDPATH",
+    "GLOBIGNORE", "PERL5OPT", "PERL5LIB", "PERLLIB", "PERL5DB", "PYTHONSTARTUP", "PYTHONPATH",
+    "PYTHONHOME", "PYTHONINSPECT", "PYTHONUSERBASE", "PYTHONWARNINGS", "PYTHONBREAKPOINT",
+    "NODE_OPTIONS", "NODE_PATH", "NODE_REPL_EXTERNAL_MODULE", "RUBYOPT", "RUBYLIB",
+    "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH", "GCONV_PATH",
+    "GIT_SSH", "GIT_SSH_COMMAND", "GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM",
+    "GIT_ASKPASS", "SSH_ASKPASS", "EDITOR", "VISUAL", "PAGER", "GIT_PAGER", "BROWSER",
+    "LESSOPEN", "LESSCLOSE", "MALLOC_CHECK_", "TCLLIBPATH", "LUA_INIT", "LUA_PATH", "LUA_CPATH",
+})
+# Whole families: dynamic loaders, exported bash functions, git config injection, and the
+# Claude CLI's own settings (ANTHROPIC_BASE_URL would send the operator's API key elsewhere).
+LOADER_PREFIXES = ("LD_", "DYLD_", "BASH_FUNC_", "GIT_CONFIG_", "CLAUDE_CODE_", "ANTHROPIC_")
 MAX_VALUE_LENGTH = 32 * 1024
 
 
@@ -43,6 +59,10 @@ def validate(environment: Any, field: str = "environment") -> dict[str, str]:
         if not isinstance(name, str) or not NAME.match(name):
             raise ValidationFailed(f"{field}.{name}", "variable names must match "
                                    "[A-Za-z_][A-Za-z0-9_]*", code="VALIDATION_INVALID_FORMAT")
+        if name.upper() in LOADER_VARIABLES or name.upper().startswith(LOADER_PREFIXES):
+            raise ValidationFailed(f"{field}.{name}", "this variable changes how programs or "
+                                   "their interpreters start and cannot be set for a run",
+                                   code="VALIDATION_ERROR")
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise ValidationFailed(f"{field}.{name}", "value must be a string")
         text = str(value)
@@ -69,5 +89,5 @@ def build(*layers: Mapping[str, str] | None, base: Mapping[str, str] | None = No
     env.setdefault("PATH", DEFAULT_PATH)
     env.setdefault("LANG", "C.UTF-8")
     for layer in layers:
-        env.update(layer or {})
+        env.update(validate(layer))  # again here: rows stored before a rule still obey it
     return env

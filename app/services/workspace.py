@@ -3,7 +3,9 @@
 Every directory a task or command runs in comes from `resolve()`, so a working directory can
 never point outside its workspace: not with `..`, not as an absolute path, and not through a
 symlink that leads out (the check runs on the real, symlink-free path). Tasks use their
-project's workspace; commands run without a project use `WORKSPACE_ROOT` itself.
+project's workspace; commands run without a project use their user's private scratch directory
+`WORKSPACE_ROOT/.users/<user_id>` (never the root itself, where every project's files are; admins
+included: a run is untrusted code whoever starts it).
 """
 
 from __future__ import annotations
@@ -29,24 +31,45 @@ def project_dir(project_id: uuid.UUID | str) -> Path:
     return root() / str(uuid.UUID(str(project_id)))
 
 
-def create(project_id: uuid.UUID | str) -> Path:
-    """Make (or keep) the project's workspace directory and return it."""
-    path = project_dir(project_id)
+def scratch_dir(user_id: uuid.UUID | str) -> Path:
+    """Where a user's commands outside any project run."""
+    return root() / ".users" / str(uuid.UUID(str(user_id)))
+
+
+def base_dir(project_id: uuid.UUID | str | None, user_id: uuid.UUID | str | None = None) -> Path:
+    """The top directory of a run's space: the project's workspace, else the user's scratch."""
+    if project_id is not None:
+        return project_dir(project_id)
+    if user_id is None:
+        raise ValueError("a run outside a project needs its user")
+    return scratch_dir(user_id)
+
+
+def space_of(project_id: uuid.UUID | str | None, user_id: uuid.UUID | str | None = None
+             ) -> tuple[str, uuid.UUID]:
+    """(kind, id) of the space a run belongs to, for its run account."""
+    if project_id is not None:
+        return "project", uuid.UUID(str(project_id))
+    return "user", uuid.UUID(str(user_id))
+
+
+def create(project_id: uuid.UUID | str | None, user_id: uuid.UUID | str | None = None) -> Path:
+    """Make (or keep) the space's directory and return it."""
+    path = base_dir(project_id, user_id)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def resolve(project_id: uuid.UUID | str | None, relative: str | None,
-            field: str = "working_directory") -> Path:
-    """The real directory `relative` names inside the project's workspace (or inside
-    `WORKSPACE_ROOT` when `project_id` is None).
+            field: str = "working_directory", user_id: uuid.UUID | str | None = None) -> Path:
+    """The real directory `relative` names inside the project's workspace (or inside the
+    user's scratch directory when `project_id` is None).
 
     Empty or None means the workspace itself. Absolute paths, NUL bytes and anything whose
     real path (symlinks followed) lies outside the base are a 422 on `field`. The directory
     does not have to exist yet: a missing tail is resolved lexically below the real base.
     """
-    base = project_dir(project_id) if project_id is not None else root()
-    real_base = Path(os.path.realpath(base))
+    real_base = Path(os.path.realpath(base_dir(project_id, user_id)))
     if relative is None or relative.strip() in ("", "."):
         return real_base
     if "\x00" in relative:
@@ -64,10 +87,11 @@ def resolve(project_id: uuid.UUID | str | None, relative: str | None,
 
 
 def relative_to_workspace(project_id: uuid.UUID | str | None, relative: str | None,
-                          field: str = "working_directory") -> str | None:
+                          field: str = "working_directory",
+                          user_id: uuid.UUID | str | None = None) -> str | None:
     """`resolve()` then express the result relative to the base, as tasks store it
     (None for the workspace root)."""
-    resolved = resolve(project_id, relative, field)
-    base = Path(os.path.realpath(project_dir(project_id) if project_id is not None else root()))
+    resolved = resolve(project_id, relative, field, user_id)
+    base = Path(os.path.realpath(base_dir(project_id, user_id)))
     rel = resolved.relative_to(base).as_posix()
     return None if rel in ("", ".") else rel

@@ -8,7 +8,6 @@ workers' environment so that recovery and retries happen within seconds.
 from __future__ import annotations
 
 import os
-import stat
 import sys
 import uuid
 from pathlib import Path
@@ -23,13 +22,29 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 FINAL = ("completed", "failed", "cancelled")
 
 
+def _usable_by_anyone(path: str) -> bool:
+    """Whether every directory above `path` and the file itself are executable by others."""
+    real = Path(os.path.realpath(path))
+    return all(p.stat().st_mode & 0o001 for p in (real, *real.parents) if p.exists())
+
+
+def python_for_runs() -> str:
+    """A Python 3 that a run can execute: run as root, the workers run it as another uid,
+    which may not reach this interpreter (a venv whose Python lives under /root)."""
+    for candidate in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
+        if os.path.exists(candidate) and _usable_by_anyone(candidate):
+            return candidate
+    return sys.executable
+
+
 @pytest.fixture
 def fake_claude(tmp_path) -> str:
-    """An executable wrapper that runs tests/fake_claude.py with this interpreter."""
+    """An executable wrapper that runs tests/fake_claude.py (standard library only)."""
+    tmp_path.chmod(0o711)  # runs may execute as another uid (app.services.run_identity)
     path = tmp_path / "claude"
     script = ROOT / "tests" / "fake_claude.py"
-    path.write_text(f"#!/bin/sh\nexec {sys.executable} {script} \"$@\"\n")
-    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    path.write_text(f"#!/bin/sh\nexec {python_for_runs()} {script} \"$@\"\n")
+    path.chmod(0o755)
     return str(path)
 
 

@@ -48,11 +48,14 @@ def test_symlinks_that_escape_are_422_and_inner_ones_are_fine(project_id, tmp_pa
     assert workspace.resolve(project_id, "in") == (base / "real").resolve()
 
 
-def test_without_a_project_the_root_is_the_base(ctx):
-    root = workspace.root()
-    assert workspace.resolve(None, "tmp/x") == root.resolve() / "tmp" / "x"
-    with pytest.raises(ValidationFailed):
-        workspace.resolve(None, "../elsewhere")
+def test_without_a_project_the_users_scratch_is_the_base(ctx, project_id):
+    user = uuid.uuid4()
+    scratch = workspace.create(None, user)
+    assert scratch.parent.parent == workspace.root()
+    assert workspace.resolve(None, "tmp/x", user_id=user) == scratch.resolve() / "tmp" / "x"
+    for escape in ("../elsewhere", f"../../{project_id}", "..", f"../{uuid.uuid4()}"):
+        with pytest.raises(ValidationFailed):
+            workspace.resolve(None, escape, user_id=user)
 
 
 def test_sibling_project_is_outside(project_id):
