@@ -9,9 +9,13 @@ from __future__ import annotations
 import argparse
 import logging
 
-from app import create_app
-from app.jobs import QUEUES
-from app.jobs.worker import build_worker
+from app.process_hardening import harden
+
+harden()  # before anything else: runs are this process's children
+
+from app import create_app  # noqa: E402
+from app.jobs import QUEUES  # noqa: E402
+from app.jobs.worker import build_worker  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

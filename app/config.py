@@ -19,6 +19,18 @@ from app.version import __version__
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("INSTANCE_PATH", ROOT / "instance"))
 
+
+def _private_env_file(path: Path) -> None:
+    """A `.env` holds secrets and sits in a directory runs can read: keep it the owner's only."""
+    try:
+        info = path.stat()
+        if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+            os.chmod(path, 0o600)
+    except OSError:
+        pass
+
+
+_private_env_file(ROOT / ".env")
 load_dotenv(ROOT / ".env", override=False)
 
 
@@ -35,6 +47,17 @@ def _env_bool(name: str, default: bool) -> bool:
     return str(_env(name, "1" if default else "0")).lower() in {"1", "true", "yes", "on"}
 
 
+def private_dir(path: Path) -> Path:
+    """Make `path` (mode 0700 when new) and take group/other read and write away from it: it
+    holds key files and the SQLite database. Pass-through (x) is left alone: a root worker
+    lets runs pass through to workspaces kept inside it (app.services.run_identity)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o066:
+        os.chmod(path, mode & ~0o066)
+    return path
+
+
 def persistent_secret(name: str, instance: Path = INSTANCE) -> str:
     """Return `$name` from the environment, else a random value generated once under `instance/`.
 
@@ -43,7 +66,7 @@ def persistent_secret(name: str, instance: Path = INSTANCE) -> str:
     value = _env(name)
     if value:
         return value
-    instance.mkdir(parents=True, exist_ok=True)
+    private_dir(instance)
     path = instance / f".{name.lower()}"
     if not path.exists():
         try:

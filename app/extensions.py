@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import redis
@@ -29,14 +30,19 @@ migrate = Migrate()
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     """SQLite only: WAL so that readers never wait for the workers' output writes (one writer,
-    many readers across processes), foreign keys enforced as PostgreSQL does, and a 10 s wait
-    for the write lock instead of an immediate "database is locked"."""
+    many readers across processes), foreign keys enforced as PostgreSQL does, a 10 s wait
+    for the write lock instead of an immediate "database is locked", and a database file that
+    only the server's user can read (mode 0600)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
+        files = [row[2] for row in cursor.execute("PRAGMA database_list") if row[2]]
         cursor.close()
+        for path in files:  # the database is the server's alone (its -wal/-shm follow its mode)
+            if os.path.exists(path) and os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)
 jwt = JWTManager()
 sock = Sock()
 # The rate limiter is made per app in app.ratelimit (its storage is bound to one app's Redis).

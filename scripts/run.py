@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.embedded_redis import EmbeddedRedis  # noqa: E402
+from app.process_hardening import make_undumpable  # noqa: E402
 
 PY = sys.executable
 BIN = Path(PY).parent
@@ -56,6 +57,9 @@ class Supervisor:
     def prepare(self) -> None:
         subprocess.run([str(BIN / "flask"), "--app", "wsgi", "init"], cwd=ROOT, env=self.env,
                        check=True)
+        # Only the set-up needs it: the web server and the workers (parents of runs) never
+        # get it (app.process_hardening).
+        self.env.pop("ADMIN_PASSWORD", None)
 
     def spawn(self, args: list[str]) -> subprocess.Popen:
         return subprocess.Popen(args, cwd=ROOT, env=self.env, start_new_session=True)
@@ -106,6 +110,7 @@ class Supervisor:
         log("stopped")
 
     def run(self) -> int:
+        make_undumpable()  # our environment may hold ADMIN_PASSWORD; runs are our grandchildren
         signal.signal(signal.SIGINT, self.stop)
         signal.signal(signal.SIGTERM, self.stop)
         self.start_redis()

@@ -108,11 +108,13 @@ def for_space(kind: str, space_id: uuid.UUID, directory: Path, root: Path
         return None
     uid = int(setting("RUN_UID_BASE")) + account_id(kind, space_id)
     secure_root(root)
-    own(directory, uid)
     home = root / ".homes" / str(uid)
-    (root / ".homes").mkdir(exist_ok=True)
-    os.chmod(root / ".homes", TRAVERSE)
-    own(home, uid)
+    for path in (directory, home):
+        for between in path.relative_to(root).parents:  # e.g. .users/, .homes/: pass only
+            if between != Path("."):
+                (root / between).mkdir(exist_ok=True)
+                os.chmod(root / between, TRAVERSE)
+        own(path, uid)
     return RunIdentity(uid=uid, gid=uid, home=str(home))
 
 

@@ -54,9 +54,10 @@ def space_of(project_id: uuid.UUID | str | None, user_id: uuid.UUID | str | None
 
 
 def create(project_id: uuid.UUID | str | None, user_id: uuid.UUID | str | None = None) -> Path:
-    """Make (or keep) the space's directory and return it."""
+    """Make (or keep) the space's directory and return it: private (0700) from the start, so
+    no other space's run can look in before this space's first run makes it its account's."""
     path = base_dir(project_id, user_id)
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 
