@@ -13,7 +13,7 @@ from app.version import __version__
 
 def create_app(config: type | dict[str, Any] | None = None) -> OpenAPI:
     """Build the app. `config` is a Config class or a dict of overrides on top of `Config`."""
-    from app.api.validation import validation_error_response
+    from app.api.validation import StrictJSONProvider, validation_error_response
 
     app = OpenAPI(
         __name__,
@@ -28,6 +28,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> OpenAPI:
         static_folder="../static",
         instance_relative_config=False,
     )
+    app.json = StrictJSONProvider(app)  # request JSON: bounded depth, valid Unicode only
     _load_config(app, config)
     _register_logging(app)
     _register_extensions(app)

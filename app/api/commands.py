@@ -24,7 +24,7 @@ class CommandPath(Path):
     command_id: uuid.UUID
 
 
-class ExecuteBody(Body):
+class CommandExecuteBody(Body):
     command: str = Field(..., min_length=1, max_length=10000)
     working_directory: str | None = Field(None, max_length=1000,
                                           description="Relative to the project's workspace")
@@ -41,7 +41,7 @@ class ValidateBody(Body):
     check_safety: bool = True
 
 
-class HistoryQuery(Query):
+class CommandHistoryQuery(Query):
     limit: int = Field(50, ge=1, le=100)
     offset: int = Field(0, ge=0)
 
@@ -74,7 +74,7 @@ class ValidateData(BaseModel):
 
 @endpoint(bp, "post", "/execute", auth="execute", summary="Execute command", data=StartedData,
           errors=[403, 404, 503])
-def execute(body: ExecuteBody):
+def execute(body: CommandExecuteBody):
     """Queue the command (high queue); `running` with its pid when it starts within a moment."""
     data = body.model_dump()
     command = data.pop("command")
@@ -90,7 +90,7 @@ def status(path: CommandPath, query: OutputQuery):
                                            query.limit))
 
 
-class CancelData(Response):
+class CommandCancelData(Response):
     command_id: str
     status: str
     cancelled_at: str | None = None
@@ -131,7 +131,7 @@ class SuggestionsData(BaseModel):
 
 @maintenance_exempt
 @endpoint(bp, "post", "/<uuid:command_id>/cancel", auth="execute", summary="Cancel command",
-          data=CancelData, errors=[403, 404, 409])
+          data=CommandCancelData, errors=[403, 404, 409])
 def cancel(path: CommandPath, body: CancelBody):
     """SIGTERM to the whole process group, SIGKILL after the grace period."""
     reason = body.reason
@@ -147,7 +147,7 @@ def running():
 
 @endpoint(bp, "get", "/history", auth="read", summary="Command history",
           data=CommandHistoryData)
-def history(query: HistoryQuery):
+def history(query: CommandHistoryQuery):
     """The caller's commands, newest first (everyone's for an admin)."""
     return envelope(command_service.history(current_user(), query.limit, query.offset))
 

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from app.api.common import blueprint, endpoint
 from app.api.schemas import Deleted, PageOf, PageQuery
-from app.api.tasks import MAX_PAGE, TaskFilterQuery, TaskSummary, task_page
+from app.api.tasks import TaskFilterQuery, TaskSummary, task_page
 from app.api.validation import Body, Path, Query, Response
 from app.errors import envelope
 from app.security import current_user
@@ -43,7 +43,6 @@ class ProjectUpdateBody(ProjectFields):
 
 
 class ProjectListQuery(PageQuery):
-    page: int = Field(1, ge=1, le=MAX_PAGE, description="Page number, from 1")
     status: str | None = Field(None, description="active, archived, completed (comma-separated)")
     created_by: uuid.UUID | None = None
     search: str | None = Field(None, max_length=200, description="Words in name or description")

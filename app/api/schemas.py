@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field, create_model, model_validator
 
@@ -11,6 +11,7 @@ from app.api.validation import Body, Query, Response
 from app.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 T = TypeVar("T")
+MAX_PAGE = 1_000_000  # far past any real list; keeps OFFSET inside a 64-bit integer
 
 
 class Meta(BaseModel):
@@ -42,7 +43,7 @@ def envelope_of(model: type[BaseModel] | None) -> type[BaseModel]:
 class PageQuery(Query):
     """`page`, `page_size` (default 50, max 100), `order`; lists add their own `sort` whitelist."""
 
-    page: int = Field(1, ge=1, description="Page number, from 1")
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="Page number, from 1")
     page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE,
                            description=f"Items per page (max {MAX_PAGE_SIZE})")
     order: Literal["asc", "desc"] = "desc"
@@ -75,6 +76,39 @@ class CancelBody(Body):
     @classmethod
     def _empty(cls, data: Any) -> Any:
         return {} if data is None else data
+
+
+Priority = Literal["high", "normal", "low", "high_priority", "normal_priority", "low_priority"]
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+
+
+class ExecuteOptions(Body):
+    """`options` of running a task, the same model for POST /api/tasks/{id}/execute and the
+    socket's `execute_task` (the environment's names are then checked by the service)."""
+
+    timeout: int | None = Field(None, ge=1, le=86400, description="Seconds before TASK_TIMEOUT")
+    retry_attempts: int | None = Field(None, ge=0, le=10,
+                                       description="Automatic retries after a failure")
+    environment: dict[Annotated[str, Field(pattern=ENV_NAME_PATTERN)],
+                      Annotated[str, Field(max_length=32 * 1024, pattern=r"^[^\x00]*$")]] | None = (
+        Field(None, max_length=100, description="Extra environment variables (NAME: value); "
+              "variables that change how programs start (BASH_ENV, LD_*, PYTHONPATH, ...) "
+              "are refused"))
+    force: bool | None = Field(None, description="Admins only: run a command found unsafe")
+
+    def as_dict(self) -> dict[str, Any]:
+        """What the service takes: the options given (None left out)."""
+        return self.model_dump(exclude_none=True)
+
+
+class ExecuteBody(Body):
+    """POST /api/tasks/{id}/execute (and the socket's execute_task, plus its task_id)."""
+
+    priority: Priority = "normal"
+    options: ExecuteOptions | None = None
+
+    def options_dict(self) -> dict[str, Any]:
+        return self.options.as_dict() if self.options else {}
 
 
 class OutputQuery(Query):

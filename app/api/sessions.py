@@ -39,7 +39,7 @@ class SessionListQuery(PageQuery):
     project_id: uuid.UUID | None = None
 
 
-class HistoryQuery(PageQuery):
+class SessionHistoryQuery(PageQuery):
     order: Literal["asc", "desc"] = "asc"
 
 
@@ -137,7 +137,7 @@ def delete_session(path: SessionPath):
 
 @endpoint(bp, "get", "/<session_id>/history", auth="read", summary="Session history",
           data=SessionHistoryData, errors=[404])
-def session_history(path: SessionPath, query: HistoryQuery):
+def session_history(path: SessionPath, query: SessionHistoryQuery):
     """Creation, settings changes, socket connects and disconnects, runs, restores."""
     return envelope(sessions.history(_id(path), current_user(), query.page, query.page_size,
                                      query.order))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from app.api.common import blueprint, endpoint
-from app.api.schemas import CancelBody, OutputQuery, PageOf, PageQuery
-from app.api.validation import Body, Path
+from app.api.schemas import CancelBody, ExecuteBody, OutputQuery, PageOf, PageQuery
+from app.api.validation import Path
 from app.errors import envelope
 from app.request_hooks import maintenance_exempt
 from app.security import current_user
@@ -19,7 +19,7 @@ bp = blueprint("api_task_runs", "/api", "Task runs",
                "Executing, cancelling and retrying tasks; their executions and output")
 
 
-class TaskPath(Path):
+class TaskRunPath(Path):
     task_id: uuid.UUID
 
 
@@ -27,19 +27,8 @@ class ExecutionPath(Path):
     execution_id: uuid.UUID
 
 
-class ExecuteOptions(BaseModel):
-    model_config = {"extra": "forbid"}
-    timeout: int | None = Field(None, ge=1, le=86400, description="Seconds before TASK_TIMEOUT")
-    retry_attempts: int | None = Field(None, ge=0, le=10,
-                                       description="Automatic retries after a failure")
-    environment: dict[str, str] | None = Field(None, description="Extra environment variables")
-    force: bool | None = Field(None, description="Admins only: run a command found unsafe")
-
-
-class ExecuteBody(Body):
-    priority: Literal["high", "normal", "low", "high_priority", "normal_priority",
-                      "low_priority"] = "normal"
-    options: ExecuteOptions | None = None
+class TaskExecuteBody(ExecuteBody):
+    """The body of POST /api/tasks/{id}/execute."""
 
 
 class QueuedData(BaseModel):
@@ -54,7 +43,7 @@ class RetryData(QueuedData):
     retry_attempt: int
 
 
-class CancelData(BaseModel):
+class TaskCancelData(BaseModel):
     task_id: str
     status: str
     cancelled_at: str | None
@@ -78,16 +67,16 @@ def _body(body: Any) -> dict[str, Any]:
 
 @endpoint(bp, "post", "/tasks/<uuid:task_id>/execute", auth="execute", summary="Execute task",
           data=QueuedData, errors=[403, 404, 409, 503])
-def execute_task(path: TaskPath, body: ExecuteBody):
+def execute_task(path: TaskRunPath, body: TaskExecuteBody):
     """Queue the task on a worker; answers at once with its place in the queue."""
-    opts = body.options.model_dump(exclude_none=True) if body.options else {}
-    return envelope(executions.execute(path.task_id, current_user(), body.priority, opts))
+    return envelope(executions.execute(path.task_id, current_user(), body.priority,
+                                       body.options_dict()))
 
 
 @maintenance_exempt
 @endpoint(bp, "post", "/tasks/<uuid:task_id>/cancel", auth="execute", summary="Cancel task",
-          data=CancelData, errors=[403, 404, 409])
-def cancel_task(path: TaskPath, body: CancelBody):
+          data=TaskCancelData, errors=[403, 404, 409])
+def cancel_task(path: TaskRunPath, body: CancelBody):
     """Queued: taken out of the queue. Running: SIGTERM to its process group, then SIGKILL."""
     reason = body.reason
     return envelope(executions.cancel(path.task_id, current_user(), reason))
@@ -95,14 +84,14 @@ def cancel_task(path: TaskPath, body: CancelBody):
 
 @endpoint(bp, "post", "/tasks/<uuid:task_id>/retry", auth="execute", summary="Retry failed task",
           data=RetryData, errors=[403, 404, 409, 503])
-def retry_task(path: TaskPath):
+def retry_task(path: TaskRunPath):
     """A new execution of a failed or cancelled task (retry_attempt = its attempt number)."""
     return envelope(executions.retry(path.task_id, current_user()))
 
 
 @endpoint(bp, "get", "/tasks/<uuid:task_id>/executions", auth="read",
           summary="List task executions", data=PageOf[ExecutionData], errors=[403, 404])
-def list_executions(path: TaskPath, query: PageQuery):
+def list_executions(path: TaskRunPath, query: PageQuery):
     """One execution per run or retry, newest first."""
     return envelope(executions.list_for_task(path.task_id, current_user(), query.page,
                                              query.page_size, query.order))

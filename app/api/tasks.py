@@ -24,7 +24,6 @@ from app.services.validation import PRIORITY_MAX, PRIORITY_MIN, parse_id
 
 bp = blueprint("api_tasks", "/api/tasks", "Tasks", "Tasks, their history and dependencies")
 
-MAX_PAGE = 1_000_000  # far past any real list; keeps OFFSET inside a 64-bit integer
 SortField = Literal["created_at", "updated_at", "priority", "title", "status", "completed_at"]
 
 
@@ -56,7 +55,6 @@ class TaskUpdateBody(TaskFields):
 
 
 class TaskFilterQuery(PageQuery):
-    page: int = Field(1, ge=1, le=MAX_PAGE, description="Page number, from 1")
     status: str | None = Field(None, description="One status or several, comma-separated")
     assigned_to: uuid.UUID | None = None
     priority: int | None = Field(None, ge=PRIORITY_MIN, le=PRIORITY_MAX,

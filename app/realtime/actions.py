@@ -1,7 +1,10 @@
 """What a socket client may do besides listening: run a task (`execute_task`).
 
-The engine (`app.services.executions`) owns the rules (permissions, dependencies, queues); this
-adds what a session needs: the run is recorded in the session's history and state.
+The socket's twin of POST /api/tasks/{id}/execute, and nothing more: the connection has
+already required the `execute` permission and validated the message with the REST body's
+models (`protocol.ExecuteTask`); this calls the same service with the same arguments as the
+route (`app.services.executions.execute`: project access, archived projects, maintenance,
+dependencies, the environment's rules, queues), then records the run in the session.
 """
 
 from __future__ import annotations
@@ -9,19 +12,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from app.errors import AppError
+from app.api.schemas import ExecuteBody
 from app.models.user import User
-from app.services import session_activity
+from app.services import executions, session_activity
 
 
-def execute_task(user: User, task_id: uuid.UUID, priority: str, options: dict[str, Any] | None,
+def execute_task(user: User, task_id: uuid.UUID, body: ExecuteBody,
                  session_id: uuid.UUID) -> dict[str, Any]:
-    """Queue the task like POST /api/tasks/{id}/execute does, then record it in the session."""
-    try:
-        from app.services import executions
-    except ImportError:  # the engine is not installed in this build
-        raise AppError("TASK_EXECUTION_FAILED",
-                       "Task execution is not available on this server") from None
-    result = executions.execute(task_id, user, priority, options)
+    """Queue the task exactly as POST /api/tasks/{id}/execute does, then record it in the
+    session's history."""
+    result = executions.execute(task_id, user, body.priority, body.options_dict())
     session_activity.record_task_run(session_id, user.id, task_id, result.get("execution_id"))
     return {**result, "event": "execute_task", "session_id": str(session_id)}

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.errors import AppError, iso
 from app.extensions import db
 from app.models.user import User
-from app.realtime import limits, protocol, streams
+from app.realtime import feed, limits, protocol, streams
 from app.realtime.hub import get_hub
 from app.realtime.output import OutputStreams
 from app.realtime.protocol import Close, ProtocolError
@@ -30,7 +30,7 @@ from app.realtime.routing import EventRouting
 from app.realtime.socket_core import SocketCore
 from app.realtime.subscriber import Item, Subscriber
 from app.realtime.transport import POLICY_VIOLATION, Transport
-from app.security import is_revoked
+from app.security import check_permissions, is_revoked
 from app.services import access, session_activity
 from app.services import metrics as shared_metrics
 
@@ -196,12 +196,9 @@ class ClientConnection(OutputStreams, EventRouting, SocketCore):
     def _on_client(self, text: str | bytes) -> None:
         extra: dict[str, Any] = {}
         try:
-            msg = protocol.parse(text)
+            msg = protocol.parse(text, self._admit)
             if getattr(msg, "task_id", None) is not None:
                 extra["task_id"] = str(msg.task_id)
-            if self.user_id is None and msg.type != "authenticate":
-                raise ProtocolError("AUTH_TOKEN_MISSING",
-                                    "Authenticate first: send an authenticate message")
             getattr(self, f"_do_{msg.type}")(msg)
         except ProtocolError as exc:
             self._send(protocol.error(exc.code, exc.message, exc.details, **exc.extra, **extra))
@@ -214,6 +211,21 @@ class ClientConnection(OutputStreams, EventRouting, SocketCore):
             self._send(protocol.error("DATABASE_ERROR", **extra))
         finally:
             db.session.remove()
+
+    def _admit(self, model: type) -> None:
+        """Before a message is validated, as before a REST route's: authenticated, then the
+        role permission its REST twin needs (a viewer may not run tasks)."""
+        if self.user_id is None:
+            if model is protocol.Authenticate:
+                return
+            raise ProtocolError("AUTH_TOKEN_MISSING",
+                                "Authenticate first: send an authenticate message")
+        if model.permission is not None:
+            user = self._user()
+            if user is None:
+                raise ProtocolError("AUTH_TOKEN_INVALID", "Token user no longer exists",
+                                    close=True)
+            check_permissions(user, (model.permission,))
 
     # ------------------------------------------------------------ client messages
 
@@ -259,7 +271,7 @@ class ClientConnection(OutputStreams, EventRouting, SocketCore):
         self.token_exp, self.jti = float(claims["exp"]), claims["jti"]
         self.username = user.username
         session_activity.record_connected(session.id, user.id, self.sub.id, self.remote)
-        self._send(self._authenticated())
+        self._send(self._authenticated(), feed.maintenance_now())
 
     def _authenticated(self) -> str:
         return protocol.message("authenticated", {
@@ -278,7 +290,7 @@ class ClientConnection(OutputStreams, EventRouting, SocketCore):
     def _do_execute_task(self, msg: protocol.ExecuteTask) -> None:
         from app.realtime import actions
 
-        result = actions.execute_task(self._user(), msg.task_id, msg.priority, msg.options,
+        result = actions.execute_task(self._user(), msg.task_id, msg.body(),
                                       uuid.UUID(self.session_id))
         self.task_ids.add(str(msg.task_id))
         self._send(protocol.message("task_update", result))

@@ -9,6 +9,13 @@ command_completed (the end of an output stream, after its last line).
 Every server message is `{"type", "data", "timestamp"}` (pong: `timestamp` in ms, as shown).
 Validation failures use the API's codes (`VALIDATION_REQUIRED_FIELD`, `VALIDATION_ERROR`, ...)
 with `details.field` / `details.issue`, like the REST envelope.
+
+Each client message is its REST twin over the socket, with the same rules in the same order:
+authenticated first, then the role's permission (`permission`: `execute_task` needs `execute`
+like POST /api/tasks/{id}/execute; subscribing, unsubscribing and metrics need `read` like the
+GETs they mirror), then validation with the same models (`execute_task`'s priority and options
+are the REST body's `ExecuteBody` fields), then the same service call. The frame's JSON is read
+like a REST body (`loads_strict`: bounded depth, valid Unicode).
 """
 
 from __future__ import annotations
@@ -16,12 +23,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from app.api.validation import describe
-from app.errors import ERROR_CODES, iso, utcnow
+from app.api.schemas import ExecuteBody, ExecuteOptions, Priority
+from app.api.validation import Bounded, describe, loads_strict
+from app.errors import ERROR_CODES, ValidationFailed, iso, utcnow
 
 CHANNELS = ("project_updates", "task_updates", "command_output", "system")
 METRICS = ("performance", "queue_status", "system_health")
@@ -51,19 +60,29 @@ class Close(Exception):
         self.reason = reason
 
 
-class _Msg(BaseModel):
+class _Msg(Bounded):
     model_config = ConfigDict(extra="ignore")
+    # The role permission its REST twin requires; None: none (but authenticated, except
+    # for `authenticate` itself).
+    permission: ClassVar[str | None] = "read"
     type: str
 
 
 class Authenticate(_Msg):
+    permission = None
     token: str = Field(min_length=1, max_length=8192)
 
 
 class ExecuteTask(_Msg):
+    """POST /api/tasks/{task_id}/execute over the socket: the body's own field models."""
+
+    permission = "execute"
     task_id: uuid.UUID
-    priority: Literal["high", "normal", "low"] = "normal"
-    options: dict[str, Any] | None = None
+    priority: Priority = "normal"
+    options: ExecuteOptions | None = None
+
+    def body(self) -> ExecuteBody:
+        return ExecuteBody(priority=self.priority, options=self.options)
 
 
 class _ChannelMsg(_Msg):
@@ -112,6 +131,7 @@ class GetMetrics(_Msg):
 
 
 class Ping(_Msg):
+    permission = None
     timestamp: int | float | str | None = None
 
 
@@ -131,8 +151,11 @@ MESSAGES: dict[str, type[_Msg]] = {
 }
 
 
-def parse(text: str | bytes) -> _Msg:
-    """A client frame to its message model; ProtocolError (connection kept) when it is not."""
+def parse(text: str | bytes, admit: Callable[[type[_Msg]], None] | None = None) -> _Msg:
+    """A client frame to its message model; ProtocolError (connection kept) when it is not.
+
+    `admit(model)` runs once the message's kind is known and before its fields are validated
+    (authentication and permission come first, as on a REST route); it raises to refuse."""
     if isinstance(text, bytes):
         try:
             text = text.decode()
@@ -140,7 +163,10 @@ def parse(text: str | bytes) -> _Msg:
             raise ProtocolError("VALIDATION_INVALID_FORMAT", "Message is not UTF-8 text",
                                 {"field": "message", "issue": "not UTF-8"}) from None
     try:
-        raw = json.loads(text)
+        raw = loads_strict(text, field="message")
+    except ValidationFailed as exc:
+        raise ProtocolError(exc.code, f"Invalid message: {exc.details['issue']}",
+                            exc.details) from None
     except ValueError:
         raise ProtocolError("VALIDATION_INVALID_FORMAT", "Message is not valid JSON",
                             {"field": "message", "issue": "not valid JSON"}) from None
@@ -156,6 +182,8 @@ def parse(text: str | bytes) -> _Msg:
         raise ProtocolError("VALIDATION_ERROR", f"Unknown message type {kind!r}",
                             {"field": "type", "issue": "unknown message type",
                              "allowed": sorted(MESSAGES)})
+    if admit is not None:
+        admit(model)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

@@ -19,9 +19,9 @@ from app.errors import AppError, iso
 from app.extensions import db
 from app.models.command import CommandRun
 from app.models.execution import OutputLine, TaskExecution
-from app.models.project import Project
 from app.models.user import User
-from app.services.access import can_access, get_task
+from app.services.access import get_task
+from app.services.commands import get_command
 from app.services.events import output_channel
 
 FINAL = frozenset({"completed", "failed", "cancelled"})
@@ -44,27 +44,21 @@ class Stream:
 
 
 def check_access(owner_type: str, owner_id: uuid.UUID, user: User) -> dict[str, Any]:
-    """The run's status and ids if `user` may watch it (REST rules), else the REST error.
-
-    Commands: their owner, admins, and members of the project they ran in. Executions: whoever
-    may see the task.
-    """
+    """The run's status and ids if `user` may watch it, else the error its REST twin gives
+    (GET /api/commands/{id}/status, GET /api/executions/{id}): the same service checks."""
     if owner_type == "command":
-        run = db.session.get(CommandRun, owner_id)
-        if run is None:
-            raise AppError("COMMAND_NOT_FOUND")
-        if not (user.is_admin or run.user_id == user.id):
-            project = db.session.get(Project, run.project_id) if run.project_id else None
-            if project is None:
-                raise AppError("COMMAND_NOT_FOUND")
-            if not can_access(user, project):
-                raise AppError("PROJECT_ACCESS_DENIED")
+        run = get_command(owner_id, user)
         return {"status": run.status, "exit_code": run.exit_code,
                 "project_id": str(run.project_id) if run.project_id else None}
     run = db.session.get(TaskExecution, owner_id)
     if run is None:
         raise AppError("EXECUTION_NOT_FOUND")
-    get_task(run.task_id, user)
+    try:
+        get_task(run.task_id, user)
+    except AppError as exc:  # as GET /api/executions/{id}: a deleted task hides its runs
+        if exc.code == "TASK_NOT_FOUND":
+            raise AppError("EXECUTION_NOT_FOUND") from None
+        raise
     return {"status": run.status, "exit_code": run.exit_code, "task_id": str(run.task_id),
             "project_id": str(run.project_id)}
 
