@@ -1,5 +1,9 @@
 """Events (app.services.events) as socket messages, with the few facts an event does not carry.
 
+Maintenance is told to every socket, whatever it subscribed to: the switch as it happens
+(`system.maintenance` → a `notification`, and the pages' banner), and its state to a socket
+that opens while it is on (`maintenance_now`).
+
 `task_completed` wants the run's exit code and "your task failed" needs to know whose task it
 is; both come from the database once per event per process (memoized by event id), however
 many sockets show the event.
@@ -137,7 +141,7 @@ def system_notice(event: dict[str, Any]) -> str:
         return protocol.notification(
             "warning" if on else "info",
             "System Maintenance" if on else "Maintenance Finished", text,
-            event="system.maintenance", enabled=on)
+            event="system.maintenance", enabled=on, since=data.get("since"))
     return protocol.notification(
         data.get("level") or "error", data.get("title") or "System Alert",
         data.get("message") or "A system alert was raised.",
@@ -145,6 +149,28 @@ def system_notice(event: dict[str, Any]) -> str:
                  {"label": "View Details", "action": "view_details",
                   "url": "/api/health/detailed"}],
         event="system.alert", alert=data.get("alert"), details=data.get("details"))
+
+
+def maintenance_of(event: dict[str, Any]) -> dict[str, Any]:
+    """The banner state a `system.maintenance` event announces: {enabled, message, since}."""
+    data = event.get("data") or {}
+    on = bool(data.get("enabled"))
+    return {"enabled": on, "message": data.get("message") if on else None,
+            "since": event.get("timestamp") if on else None}
+
+
+def maintenance_now() -> str | None:
+    """For a socket that has just authenticated: a `system.maintenance` notification when
+    maintenance is on (the switch itself is told to every open socket as it happens), else
+    None. Changes are refused until it ends, so every client should know from the start."""
+    from app.services.system import maintenance_state
+
+    state = maintenance_state()
+    if not state.get("enabled"):
+        return None
+    return system_notice({"event": "system.maintenance",
+                          "data": {"enabled": True, "message": state.get("message"),
+                                   "since": state.get("since")}})
 
 
 def user_notice(event: dict[str, Any]) -> str:

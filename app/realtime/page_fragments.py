@@ -97,6 +97,12 @@ def page(template: str, **context: Any) -> str:
     return render_template(template, **context)
 
 
+def maintenance_banner(state: dict[str, Any]) -> str:
+    """The layout's maintenance banner (shown or hidden), swapped out of band on any page."""
+    return render_template("partials/layout/_maintenance_banner.html", maintenance=state,
+                           oob=True)
+
+
 def toast(level: str, title: str, message: str, actions: list[dict[str, Any]] | None = None
           ) -> str:
     safe = [{"label": str(a.get("label") or "Open"), "url": a["url"]}

@@ -11,7 +11,10 @@ listener per process) and pushes partials whose root ids the page already has:
 - queues        queue figures when they change, controls when a queue is paused or resumed
 - dashboard     counts, runs in flight and activity (at most once a second)
 - commands      the console's history      system  maintenance and alerts as toasts
-- always        the viewer's own notifications and "a task of yours failed", as toasts
+- always        the viewer's own notifications and "a task of yours failed", as toasts; the
+                maintenance banner (#maintenance-banner) when it is switched on or off, and
+                its current state on connect (every page of a logged-in user has a socket:
+                static/js/app.js opens `?topics=user` where the page has none of its own)
 
 One thread per socket writes (this loop); a small reader only notices the close. A client too
 slow to keep up is closed with 1013, which the ws extension answers by reconnecting: the URL
@@ -34,6 +37,7 @@ from app.extensions import db, sock
 from app.jobs import QUEUES
 from app.pages.console import HISTORY_SIZE
 from app.pages.dashboard import live_context
+from app.pages.layout_context import site_maintenance
 from app.pages.output_view import run_view
 from app.pages.tasks import EXECUTIONS_SHOWN
 from app.realtime import feed, limits, page_topics, streams
@@ -151,8 +155,10 @@ class PageConnection(PageStreams, SocketCore):
         """What may have changed between drawing the page and this socket listening: the
         runs' headers now; a task's badge and buttons if its status changed moments ago (only
         then: redrawing the buttons would undo a queue the user picked as the page opened);
-        the dashboard and the console's history at the first refresh. (A board is not
-        redrawn: its cards move from here on.)"""
+        the dashboard and the console's history at the first refresh; the maintenance
+        banner, always (it may have been switched meanwhile). (A board is not redrawn: its
+        cards move from here on.)"""
+        self._send(frag.maintenance_banner(site_maintenance()))
         for key in self.watch.runs:
             self._header(*key.split(":", 1))
         for task_id in self.watch.tasks:
@@ -262,6 +268,8 @@ class PageConnection(PageStreams, SocketCore):
             return (f"command:{scope.get('command_id')}" in self.watch.runs
                     or ("commands" in flags and (mine or self.user.is_admin))
                     or ("dashboard" in flags and (mine or self._dashboard_sees(scope))))
+        if kind == "system.maintenance":
+            return True
         if kind.startswith("system."):
             return "system" in flags
         if kind == "notification":
@@ -281,7 +289,10 @@ class PageConnection(PageStreams, SocketCore):
         elif kind in ("execution.updated", "command.updated"):
             self._on_run(event, kind.split(".")[0], scope)
         elif kind.startswith("system."):
-            self._notice(feed.system_notice(event))
+            if kind == "system.maintenance":
+                self._send(frag.maintenance_banner(feed.maintenance_of(event)))
+            if "system" in self.watch.flags:
+                self._notice(feed.system_notice(event))
         elif kind == "notification":
             self._notice(feed.user_notice(event))
 
