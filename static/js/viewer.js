@@ -6,8 +6,8 @@
 //  - Follow: the log keeps its end in view while "Follow" is ticked; scrolling up unticks it,
 //    scrolling back to the end ticks it again.
 //  - Copy all / wrap lines / "load earlier" keeping the scroll position / tool results placed
-//    under their tool call / the live indicator of each socket / refusals htmx does not swap
-//    (403, 503 maintenance, ...) shown as toasts.
+//    under their tool call / the live indicator of each socket. (Refusals htmx does not swap
+//    are toasts on every page: static/js/toasts.js.)
 (function () {
   "use strict";
   if (window.viewerJs) { return; }
@@ -196,40 +196,8 @@
     }
   });
 
-  // A refusal htmx does not swap (403, 404, 503 maintenance, 500) or a network failure is
-  // shown as a toast with the error page's own message (read as text, never as markup).
-  function toast(message) {
-    const box = document.getElementById("toasts");
-    if (!box) { return; }
-    const item = document.createElement("div");
-    item.className = "toast toast-error";
-    item.setAttribute("role", "alert");
-    const body = document.createElement("div");
-    body.className = "toast-body";
-    body.textContent = message;
-    const close = document.createElement("button");
-    close.type = "button";
-    close.className = "toast-close";
-    close.setAttribute("aria-label", "Dismiss notification");
-    close.textContent = "×";
-    close.addEventListener("click", function () { item.remove(); });
-    item.append(body, close);
-    box.appendChild(item);
-  }
-  document.addEventListener("htmx:responseError", function (e) {
-    const xhr = e.detail && e.detail.xhr;
-    if (!xhr) { return; }
-    let message = "The server refused this (" + xhr.status + ").";
-    try {
-      const doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
-      const text = doc.querySelector("#error-card p");
-      if (text && text.textContent.trim()) { message = text.textContent.trim(); }
-    } catch (err) { /* keep the generic message */ }
-    toast(message);
-  });
-  document.addEventListener("htmx:sendError", function () {
-    toast("Could not reach the server; check the connection and try again.");
-  });
+  // Refusals htmx does not swap (403, 503 maintenance, ...) and network failures are toasts
+  // on every page: static/js/toasts.js (loaded by the layout).
 
   // Live indicator: each socket element says whether it is connected.
   function mark(e, state) {
