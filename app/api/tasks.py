@@ -49,8 +49,9 @@ class TaskCreateBody(TaskFields):
 
 
 class TaskUpdateBody(TaskFields):
-    status: str | None = Field(None, description="pending|running|completed|failed|cancelled, "
-                                                 "along the allowed transitions")
+    status: str | None = Field(None, description="pending|completed|failed|cancelled, along "
+                                                 "the allowed transitions (queued and running "
+                                                 "come only from executing the task)")
     progress_percentage: int | None = Field(None, description="0-100")
 
 

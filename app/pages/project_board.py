@@ -30,6 +30,7 @@ from app.pages.page_forms import project_people
 from app.services import analytics, project_views, projects, task_query
 from app.services.access import get_project
 from app.services.analytics import PERIODS
+from app.services.task_status import MANUAL_STATUSES
 from app.services.tasks import task_summary
 
 COLUMN_SIZE = 100
@@ -83,7 +84,7 @@ def _board_context(project_id: uuid.UUID) -> dict[str, Any]:
             "counts": counts, "more": more, "labels": COLUMN_LABELS, "filters": raw,
             "filter_error": filter_error, "tags": project_views.project_tags(project.id, user),
             "people": project_people(project), "statuses": TASK_STATUSES,
-            "board_url": board_url}
+            "manual_statuses": MANUAL_STATUSES, "board_url": board_url}
 
 
 @bp.get("/projects/<uuid:project_id>/board")

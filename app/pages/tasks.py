@@ -35,7 +35,7 @@ from app.pages.page_forms import (
 )
 from app.services import dependencies, executions, projects, tasks
 from app.services.access import get_project, get_task
-from app.services.task_status import TRANSITIONS
+from app.services.task_status import ACTIVE, manual_targets
 
 FORM_PAGE = "pages/tasks/form.html"
 DETAIL_PAGE = "pages/tasks/detail.html"
@@ -66,6 +66,7 @@ def _task_data(form: MultiDict) -> dict[str, Any]:
         data["priority"] = priority
     if "status" in form:
         data["status"] = form["status"]
+    if "progress_percentage" in form:  # edit form only
         progress = integer("progress_percentage", form.get("progress_percentage"))
         if progress is not None:
             data["progress_percentage"] = progress
@@ -91,11 +92,11 @@ def _form_context(project: dict[str, Any], task: dict[str, Any] | None,
                        if k in task})
         values.update(tags=", ".join(task["tags"]), metadata_json=pretty_json(task["metadata"]))
     if form is not None:
-        values.update({k: form.get(k, "") for k in values})
+        values.update({k: form.get(k, "") for k in values if k in form or k != "status"})
     model = get_project(uuid.UUID(project["id"]), page_user())
     status = task["status"] if task else "pending"
-    allowed = [status, *sorted(s for s in TRANSITIONS.get(status, ()) if s in
-                               tasks.MANUAL_STATUSES)]
+    # Queued/running belong to a run: not offered, and a task in one shows it read-only.
+    allowed = [] if status in ACTIVE else [status, *manual_targets(status)]
     return {"p": project, "task": task, "values": values, "errors": errors or {},
             "people": project_people(model), "executors": EXECUTORS, "statuses": allowed,
             "chips": chips or []}

@@ -23,9 +23,8 @@ from app.models.user import User
 from app.services import events, validation
 from app.services.access import can_access, check_writable
 from app.services.projects import user_can_access
-from app.services.task_status import change_status
+from app.services.task_status import MANUAL_STATUSES, change_status
 from app.services.tasks import (
-    MANUAL_STATUSES,
     apply_values,
     prepare_manual_status,
     soft_delete,
@@ -53,8 +52,9 @@ def clean_data(operation: str, data: dict[str, Any] | None) -> dict[str, Any]:
         raise ValidationFailed(f"data.{key}", f"Unknown field for {operation}")
     out: dict[str, Any] = {}
     if operation == "update_status":
-        if data["status"] not in MANUAL_STATUSES:
-            raise ValidationFailed("data.status", f"one of {', '.join(MANUAL_STATUSES)}")
+        if data["status"] not in MANUAL_STATUSES:  # queued/running: only executions set them
+            raise ValidationFailed("data.status", f"one of {', '.join(MANUAL_STATUSES)} "
+                                   "(queued and running come only from executing a task)")
         out["status"] = data["status"]
         if "progress_percentage" in data:
             out["progress_percentage"] = validation.integer(

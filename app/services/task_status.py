@@ -1,5 +1,10 @@
 """Task status: the allowed transitions and the one function that changes a status.
 
+Two layers: `TRANSITIONS` is the whole lifecycle (what the engine and people together may do);
+`manual_targets` / `check_manual` are the part a person may do by hand (API PUT, bulk, the
+board's select mode, the edit form). `queued` and `running` are never set by hand: they say an
+execution exists and is waiting or working, so only an execution sets them (POST .../execute).
+
 `change_status` keeps `started_at`, `completed_at`, `actual_duration` and progress right, writes
 the history entry and emits the events; it does not commit (the calling service does, so the
 change, its history and its events land together or not at all). `change_status_row` does the
@@ -12,9 +17,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from app.errors import AppError, iso, utcnow
+from app.errors import AppError, ValidationFailed, iso, utcnow
 from app.extensions import db
-from app.models.task import Task
+from app.models.task import TASK_STATUSES, Task
 from app.services import audit, engine_sql, events, versions
 from app.services.durations import format_duration
 from app.services.versions import project_scope
@@ -31,6 +36,34 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 ACTIVE = frozenset({"queued", "running"})
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
+# Set only by executions (they mean a run is waiting or working), never by hand.
+ENGINE_ONLY = ACTIVE
+MANUAL_STATUSES = tuple(s for s in TASK_STATUSES if s not in ENGINE_ONLY)
+
+
+def manual_targets(old: str) -> list[str]:
+    """The statuses a person may move a task in `old` to, sorted (the edit form's choices)."""
+    return sorted(TRANSITIONS.get(old, frozenset()) - ENGINE_ONLY)
+
+
+def check_manual(task: Task, new: Any) -> None:
+    """The rule for a status set by hand: a known status (else 422), and a move `manual_targets`
+    allows (else 409 TASK_INVALID_TRANSITION naming what is allowed). Staying put is allowed."""
+    if new not in TASK_STATUSES:
+        raise ValidationFailed("status", f"one of {', '.join(TASK_STATUSES)}")
+    if new == task.status:
+        return
+    allowed = manual_targets(task.status)
+    if new in allowed:
+        return
+    engine = new in ENGINE_ONLY
+    why = (f"A task becomes {new} only by executing it (POST /api/tasks/{{id}}/execute)"
+           if engine else f"A {task.status} task cannot become {new}")
+    names = ", ".join(allowed) or "nothing"
+    raise AppError("TASK_INVALID_TRANSITION", f"{why}; by hand it may become: {names}",
+                   {"field": "status", "from": task.status, "to": new, "allowed": allowed,
+                    "issue": f"{new} only by executing it; " * engine
+                    + f"allowed from {task.status}: {names}"})
 
 
 def can_transition(old: str, new: str) -> bool:

@@ -3,9 +3,10 @@
 Field rules live in `app.services.validation` (title, priority 0-10, tags, metadata, durations);
 how a task runs (CONTRACT §3): `executor` "claude" (default) or "shell", `command` required for
 shell, `working_directory` relative to the project workspace, checked by `workspace.resolve`.
-Status moves only along `task_status.TRANSITIONS`; `queued` is the engine's (POST .../execute),
-and a task with a live (queued or running) execution changes status, how it runs, or is deleted
-only after the engine has finished or cancelled it.
+Status moves only along `task_status.TRANSITIONS`; by hand only along `task_status.check_manual`
+(`queued` and `running` are the engine's: POST .../execute), and a task with a live (queued or
+running) execution changes status, how it runs, or is deleted only after the engine has
+finished or cancelled it.
 Every change is one audit entry per field and one event before the commit.
 """
 
@@ -21,15 +22,14 @@ from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.execution import TaskExecution
 from app.models.project import Project
-from app.models.task import EXECUTORS, TASK_STATUSES, Task, TaskDependency
+from app.models.task import EXECUTORS, Task, TaskDependency
 from app.models.user import User
 from app.services import audit, events, validation, workspace
 from app.services.access import get_project, get_task
 from app.services.durations import format_duration
 from app.services.projects import limits_of, user_can_access
-from app.services.task_status import change_status
+from app.services.task_status import change_status, check_manual
 
-MANUAL_STATUSES = tuple(s for s in TASK_STATUSES if s != "queued")
 # Fields a client may set, in the order they are validated.
 FIELDS = ("title", "description", "priority", "progress_percentage", "estimated_duration",
           "assigned_to", "tags", "metadata", "executor", "command", "working_directory")
@@ -232,11 +232,9 @@ def update_task(task_id: uuid.UUID, user: User, changes: dict[str, Any]) -> Task
 
 
 def prepare_manual_status(task: Task, new: Any) -> None:
-    """Checks for a status set by a person (PUT, bulk), before `change_status` validates the
-    transition itself."""
-    if new not in MANUAL_STATUSES:
-        raise ValidationFailed("status", "use POST /api/tasks/{id}/execute to queue a task"
-                               if new == "queued" else f"one of {', '.join(MANUAL_STATUSES)}")
+    """Checks for a status set by a person (PUT, bulk, pages): the manual rule of
+    `task_status.check_manual`, then no live execution (cancel it first)."""
+    check_manual(task, new)
     if new != task.status and has_live_execution(task.id):
         raise AppError("TASK_ALREADY_RUNNING", "This task has a queued or running execution; "
                        "cancel it with POST /api/tasks/{id}/cancel", {"status": task.status})

@@ -81,7 +81,8 @@ def test_select_mode_controls_for_writers_only(app, page_client, developer, view
     for op in ("update_status", "assign", "add_tags", "remove_tags", "set_priority"):
         assert f'name="operation" value="{op}"' in page
     assert 'id="bulk-delete"' in page and "hx-confirm" in page
-    assert '<option value="queued">' not in page.split('id="bulk-status"')[1].split("</select>")[0]
+    offered = page.split('id="bulk-status"')[1].split("</select>")[0]
+    assert '<option value="queued">' not in offered and '<option value="running">' not in offered
 
     seen = page_client(viewer).get(f"/projects/{project.id}/board").data.decode()
     assert f'id="task-{tasks[0].id}-card"' in seen
@@ -110,7 +111,8 @@ def test_update_status_reports_each_failure_with_title_and_reason(app, page_clie
     assert "Set status (completed):" in body and "1 of 2 tasks done, 1 failed." in body
     failure = re.search(r'<li data-task-id="([^"]+)"><strong>([^<]+)</strong>: ([^<]+)</li>',
                         body)
-    assert failure.groups() == (str(broken.id), "Broken", "A failed task cannot become completed")
+    assert failure.groups() == (str(broken.id), "Broken", "A failed task cannot become "
+                                "completed; by hand it may become: cancelled, pending")
     assert f'data-succeeded="{first.id}"' in body
     stored = _tasks(app, [first.id, second.id, broken.id])
     assert (stored[first.id].status, stored[first.id].progress_percentage) == ("completed", 100)
@@ -171,8 +173,9 @@ def test_assignee_without_access_fails_per_task(app, page_client, developer, mak
 # ---------------------------------------------------------------- refusals
 
 @pytest.mark.parametrize(("operation", "fields", "message"), [
-    ("update_status", {"status": "queued"}, "Status: one of pending, running, completed, failed"),
-    ("update_status", {"status": "done"}, "Status: one of pending, running, completed"),
+    ("update_status", {"status": "queued"}, "Status: one of pending, completed, failed"),
+    ("update_status", {"status": "running"}, "Status: one of pending, completed, failed"),
+    ("update_status", {"status": "done"}, "Status: one of pending, completed"),
     ("set_priority", {"priority": "11"}, "Priority: must be between 0 and 10"),
     ("set_priority", {"priority": ""}, "Priority: Field is required"),
     ("set_priority", {"priority": "high"}, "Priority: must be a whole number"),
@@ -271,8 +274,8 @@ def test_edit_form_offers_only_the_allowed_manual_statuses(app, page_client, dev
         select_html = form.split('id="task-status"')[1].split("</select>")[0]
         return re.findall(r'<option value="([a-z]+)"', select_html)
 
-    assert offered(first) == ["pending", "cancelled", "completed", "running"]
-    assert offered(broken) == ["failed", "cancelled", "pending"]          # never "queued"
+    assert offered(first) == ["pending", "cancelled", "completed"]  # never running/queued
+    assert offered(broken) == ["failed", "cancelled", "pending"]
     refused = client.hx_post(f"/tasks/{broken.id}", {"title": "Broken", "executor": "claude",
                                                      "status": "completed", "priority": "0"})
     assert refused.status_code == 422

@@ -196,6 +196,45 @@ def test_edit_sends_only_what_changed(app, page_client, developer, make_task):
     assert fields == ["status", "title"]
 
 
+def _offered_statuses(client, task_id) -> list[str] | None:
+    form = client.get(f"/tasks/{task_id}/edit").data.decode()
+    if '<select name="status"' not in form:
+        return None
+    return re.findall(r'<option value="([a-z]+)"',
+                      form.split('<select name="status"')[1].split("</select>")[0])
+
+
+def test_edit_form_never_sets_running_or_queued(app, page_client, developer, make_task):
+    """Only an execution makes a task queued or running (issue 10, point 19): the form never
+    offers them, a task in one shows its status read-only, and a forged post is refused inline
+    with what may be chosen instead; nothing changes."""
+    pending = make_task(title="Idle")
+    client = page_client(developer)
+    assert _offered_statuses(client, pending.id) == ["pending", "cancelled", "completed"]
+    for forged in ("running", "queued"):
+        resp = client.hx_post(f"/tasks/{pending.id}", {
+            "title": "Idle", "executor": "shell", "command": "echo hello", "priority": "0",
+            "status": forged, "progress_percentage": "0"})
+        assert resp.status_code == 422
+        error = re.search(r'id="task-status-error" role="alert">([^<]*)<', resp.data.decode())
+        assert error and f"{forged} only by executing it" in error.group(1), resp.data.decode()
+        assert "cancelled, completed" in error.group(1)
+        assert _task(app, pending.id).status == "pending"
+    for status in ("queued", "running"):
+        busy = make_task(title=f"Busy {status}", status=status)
+        form = client.get(f"/tasks/{busy.id}/edit").data.decode()
+        assert _offered_statuses(client, busy.id) is None
+        shown = form.split('id="task-status"')[1].split("</p>")[0]
+        assert f'status-{status}">{status}<' in shown and "set by its run" in shown
+        # Saving the form of a running task changes the other fields, not the status.
+        resp = client.hx_post(f"/tasks/{busy.id}", {
+            "title": "Renamed", "executor": "shell", "command": "echo hello", "priority": "0",
+            "progress_percentage": "40"})
+        assert _redirect_id(resp) == busy.id
+        saved = _task(app, busy.id)
+        assert (saved.title, saved.status, saved.progress_percentage) == ("Renamed", status, 40)
+
+
 def test_delete_from_the_task_page(app, page_client, developer, make_task, project):
     task = make_task()
     client = page_client(developer)

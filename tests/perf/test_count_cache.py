@@ -122,7 +122,7 @@ def test_every_kind_of_write_moves_every_cached_total(client, auth, world):
     write("put", f"/api/tasks/{tasks[1].id}", {"tags": ["backend"]})
     write("put", f"/api/tasks/{tasks[2].id}", {"title": "plain title", "priority": 10})
     write("delete", f"/api/tasks/{tasks[3].id}")
-    write("post", "/api/tasks/bulk", {"operation": "update_status", "data": {"status": "running"},
+    write("post", "/api/tasks/bulk", {"operation": "update_status", "data": {"status": "cancelled"},
                                       "task_ids": [str(tasks[4].id)]})
     write("post", "/api/tasks/bulk", {"operation": "add_tags", "data": {"tags": ["backend"]},
                                       "task_ids": [str(tasks[0].id), str(tasks[2].id)]})

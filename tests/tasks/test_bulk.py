@@ -60,16 +60,29 @@ def test_partial_failure_reports_each_id(setup):
 def test_update_status_checks_each_transition(setup):
     first, second, _ = setup["tasks"]
     setup["api"].ok("put", f"/api/tasks/{second}", {"status": "completed"})
-    result = bulk(setup, "update_status", [first, second], {"status": "running",
+    result = bulk(setup, "update_status", [first, second], {"status": "cancelled",
                                                             "progress_percentage": 10})
     assert result["successful"] == [first]
-    assert result["errors"] == [{"task_id": second, "code": "TASK_INVALID_TRANSITION",
-                                 "message": "A completed task cannot become running"}]
-    assert (row(first).status, row(first).progress_percentage) == ("running", 10)
-    assert row(first).started_at is not None
+    assert result["errors"] == [{
+        "task_id": second, "code": "TASK_INVALID_TRANSITION",
+        "message": "A completed task cannot become cancelled; by hand it may become: pending"}]
+    assert (row(first).status, row(first).progress_percentage) == ("cancelled", 10)
     history = db.session.query(AuditLog).filter(AuditLog.entity_id == uuid.UUID(first),
                                                 AuditLog.action == "status_changed").count()
     assert history == 1
+
+
+@pytest.mark.parametrize("target", ["running", "queued"])
+def test_update_status_never_sets_running_or_queued(setup, target):
+    """Only executions set queued/running (issue 10, point 19): the whole request is refused
+    (422 naming the statuses that can be set by hand) and nothing is written."""
+    ids = setup["tasks"]
+    status, code, error = setup["api"].error("post", "/api/tasks/bulk", {
+        "operation": "update_status", "task_ids": ids, "data": {"status": target}})
+    assert (status, code, error["details"]["field"]) == (422, "VALIDATION_ERROR", "data.status")
+    assert "pending, completed, failed, cancelled" in error["details"]["issue"]
+    assert {row(i).status for i in ids} == {"pending"}
+    assert {row(i).started_at for i in ids} == {None}
 
 
 def test_assign_add_and_remove_tags_and_delete(setup, developer):

@@ -132,7 +132,7 @@ def test_get_details_with_dependencies_and_history(api_for, developer, project):
     task = new_task(api, project, title="Auth")
     api.ok("post", f"/api/tasks/{task['id']}/dependencies", {"depends_on_task_id": base["id"]},
            expect=201)
-    api.ok("put", f"/api/tasks/{task['id']}", {"status": "running"})
+    api.ok("put", f"/api/tasks/{task['id']}", {"status": "cancelled"})
     data = api.ok("get", f"/api/tasks/{task['id']}")
     assert data["dependencies"][0]["depends_on_task_id"] == base["id"]
     assert data["dependencies"][0]["task"] == {"title": "Setup database schema",
@@ -140,7 +140,7 @@ def test_get_details_with_dependencies_and_history(api_for, developer, project):
     assert [h["action"] for h in data["history"]] == ["created", "dependency_added",
                                                       "status_changed"]
     assert data["history"][-1]["old_value"] == "pending"
-    assert data["history"][-1]["new_value"] == "running"
+    assert data["history"][-1]["new_value"] == "cancelled"
     assert data["history"][-1]["user_id"] == str(developer.id)
 
 
@@ -186,26 +186,45 @@ def test_status_transitions_and_timestamps(api_for, developer, project):
     api = api_for(developer)
     task = new_task(api, project)
     url = f"/api/tasks/{task['id']}"
-    running = api.ok("put", url, {"status": "running"})
-    assert running["started_at"] is not None and running["completed_at"] is None
     done = api.ok("put", url, {"status": "completed"})
     assert done["completed_at"] is not None and done["progress_percentage"] == 100
-    assert done["actual_duration"] is not None
-    status, code, error = api.error("put", url, {"status": "running"})
+    assert done["started_at"] is None and done["actual_duration"] is None  # never ran
+    status, code, error = api.error("put", url, {"status": "cancelled"})
     assert (status, code) == (409, "TASK_INVALID_TRANSITION")
-    assert error["details"]["from"] == "completed"
+    assert (error["details"]["from"], error["details"]["allowed"]) == ("completed", ["pending"])
     reopened = api.ok("put", url, {"status": "pending"})
     assert reopened["completed_at"] is None and reopened["progress_percentage"] == 0
-    assert api.error("put", url, {"status": "queued"})[:2] == (422, "VALIDATION_ERROR")
     assert api.error("put", url, {"status": "bogus"})[:2] == (422, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize("target", ["running", "queued"])
+@pytest.mark.parametrize("start", ["pending", "completed", "failed", "cancelled"])
+def test_running_and_queued_are_never_set_by_hand(api_for, developer, project, start, target):
+    """Only an execution makes a task queued or running (issue 10, point 19): a PUT is a 409
+    naming what may be set by hand instead, and nothing changes."""
+    task = factories.task(project, developer, status=start)
+    api = api_for(developer)
+    status, code, error = api.error("put", f"/api/tasks/{task.id}", {"status": target,
+                                                                      "title": "changed?"})
+    assert (status, code) == (409, "TASK_INVALID_TRANSITION")
+    assert "POST /api/tasks/{id}/execute" in error["message"]
+    expected = {"pending": ["cancelled", "completed"], "completed": ["pending"],
+                "failed": ["cancelled", "pending"], "cancelled": ["pending"]}[start]
+    assert (error["details"]["from"], error["details"]["to"]) == (start, target)
+    assert error["details"]["allowed"] == expected
+    assert all(s in error["message"] for s in expected)
+    row = db.session.get(Task, task.id, populate_existing=True)
+    assert (row.status, row.title, row.started_at) == (start, task.title, None)
+    history = api.ok("get", f"/api/tasks/{task.id}/history")["history"]
+    assert [h["action"] for h in history] == ["created"]
 
 
 def test_progress_in_the_same_request_as_status_wins(api_for, developer, project):
     api = api_for(developer)
     task = new_task(api, project)
-    data = api.ok("put", f"/api/tasks/{task['id']}", {"status": "running",
+    data = api.ok("put", f"/api/tasks/{task['id']}", {"status": "completed",
                                                       "progress_percentage": 75})
-    assert (data["status"], data["progress_percentage"]) == ("running", 75)
+    assert (data["status"], data["progress_percentage"]) == ("completed", 75)
     assert api.error("put", f"/api/tasks/{task['id']}", {"progress_percentage": 101})[:2] == (
         422, "VALIDATION_ERROR")
 
@@ -249,7 +268,7 @@ def test_events_are_published_after_commit(api_for, developer, project):
     wait_for(lambda: pubsub.get_message(timeout=0.1), 5, message="subscription")
     api = api_for(developer)
     task = new_task(api, project)
-    api.ok("put", f"/api/tasks/{task['id']}", {"title": "new", "status": "running"})
+    api.ok("put", f"/api/tasks/{task['id']}", {"title": "new", "status": "cancelled"})
     api.ok("delete", f"/api/tasks/{task['id']}")
     api.error("put", f"/api/tasks/{task['id']}", {"title": "gone"})  # nothing committed
     seen: list[dict] = []
