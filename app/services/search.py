@@ -12,11 +12,13 @@ Syntax (README):
     title:auth  description:"rate limit"  tags:backend  status:pending   one field only
 
 AND binds tighter than OR; NOT binds tightest. The operators are upper case (a lower-case
-`and` is just a word). Words are runs of letters and digits; anything else separates them, in
-the text and in the query, so `user-auth` finds "user auth" and "user_auth" (a phrase's words
-may be separated by spaces or punctuation). Without a field, a term matches the title, the
-description or a tag (the whole tag; `sec*`: a tag starting with "sec"). A malformed query is
-a 422 VALIDATION_INVALID_FORMAT whose details give the `position` (0-based) where it failed.
+`and` is just a word). At most MAX_TERMS terms, and NOT and parentheses nested at most
+MAX_DEPTH levels together (`NOT NOT x` is two levels, `NOT (a OR b)` two). Words are runs of
+letters and digits; anything else separates them, in the text and in the query, so
+`user-auth` finds "user auth" and "user_auth" (a phrase's words may be separated by spaces or
+punctuation). Without a field, a term matches the title, the description or a tag (the whole
+tag; `sec*`: a tag starting with "sec"). A malformed query is a 422 VALIDATION_INVALID_FORMAT
+whose details give the `position` (0-based) where it failed.
 """
 
 from __future__ import annotations
@@ -168,18 +170,26 @@ class Parser:
             items.append(self.parse_unary())
         return items[0] if len(items) == 1 else And(tuple(items))
 
+    def nest(self, token: Token) -> None:
+        """One level deeper: a NOT or a '('. Both nest the SQL too, and SQLite's parser gives
+        up ("parser stack overflow", once a 503) some levels past what a person writes."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise SearchError(f"NOT and parentheses nested deeper than {MAX_DEPTH} levels",
+                              token.position)
+
     def parse_unary(self) -> Any:
         if self.token.kind == "NOT":
-            self.advance()
-            return Not(self.parse_unary())
+            self.nest(self.advance())
+            node = Not(self.parse_unary())
+            self.depth -= 1
+            return node
         return self.parse_primary()
 
     def parse_primary(self) -> Any:
         token = self.token
         if token.kind == "LPAREN":
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
-                raise SearchError(f"parentheses nested deeper than {MAX_DEPTH}", token.position)
+            self.nest(token)
             self.advance()
             node = self.parse_or()
             if self.token.kind != "RPAREN":

@@ -156,3 +156,25 @@ def test_project_tasks_endpoint_uses_the_same_filters(world):
     assert "project_id" not in data["links"]["first"]
     assert api.error("get", f"/api/projects/{world['q'].id}/tasks")[:2] == (
         403, "PROJECT_ACCESS_DENIED")
+
+
+def test_nested_not_and_parentheses_are_bounded_with_a_clear_422(world):
+    """25 nested NOTs once overflowed SQLite's parser (a 503); now ten levels of NOT and
+    parentheses together are the limit, said with the position where it was passed."""
+    assert listed(world, search="NOT " * 10 + "docs") == ["t3"]  # an even count cancels out
+    assert listed(world, search="NOT (" * 4 + "docs OR qa" + ")" * 4) == ["t3", "t6"]
+    for query in ("NOT " * 25 + "docs", "(NOT " * 6 + "docs" + ")" * 6):
+        status, code, error = world["api"].error("get", "/api/tasks/", search=query)
+        assert (status, code) == (422, "VALIDATION_INVALID_FORMAT"), error
+        assert error["details"]["field"] == "search"
+        assert "nested deeper than 10 levels" in error["details"]["issue"]
+    _, _, error = world["api"].error("get", "/api/tasks/", search="NOT " * 25 + "docs")
+    assert error["details"]["position"] == 40  # the 11th NOT
+
+
+def test_many_chained_nots_are_just_terms(world):
+    chained = " ".join(f"NOT zz{i}" for i in range(25)) + " NOT security NOT docs NOT qa"
+    assert listed(world, search=chained) == ["t5"]
+    _, code, error = world["api"].error("get", "/api/tasks/",
+                                        search=" ".join(f"NOT zz{i}" for i in range(31)))
+    assert code == "VALIDATION_INVALID_FORMAT" and "at most 30 search terms" in error["message"]
