@@ -185,10 +185,35 @@ def fanout(event: dict[str, Any]) -> list[uuid.UUID]:
     return created
 
 
+def payload_data(event: dict[str, Any]) -> dict[str, Any]:
+    """An event's `data` as webhooks send it: the one place the payload's fields are decided.
+
+    Every `task.*` payload leads with the reference's `task_id`, `project_id` and `status`
+    (api-reference.md, Webhook Payload Format), whichever service emitted it: edits, creation
+    and clones carry the whole task (`id` there) and status moves a short record, so the ids
+    are taken from the data or the event's scope and `id` is not repeated. `project.*` payloads
+    likewise lead with `project_id`. Other events go as emitted."""
+    data = dict(event.get("data") or {})
+    scope = event.get("scope") or {}
+    kind = str(event.get("event") or "")
+    if kind.startswith("task."):
+        task_id = data.pop("task_id", None) or scope.get("task_id") or data.get("id")
+        data.pop("id", None)
+        head = {"task_id": task_id,
+                "project_id": data.pop("project_id", None) or scope.get("project_id"),
+                "status": data.pop("status", None)}
+        return {**head, **data}
+    if kind.startswith("project."):
+        project_id = data.pop("project_id", None) or scope.get("project_id") or data.get("id")
+        data.pop("id", None)
+        return {"project_id": project_id, **data}
+    return data
+
+
 def _new_delivery(hook: Webhook, event: dict[str, Any]) -> WebhookDelivery:
     delivery_id = uuid.uuid4()
     payload = {"event": event["event"], "timestamp": event.get("timestamp") or iso(utcnow()),
-               "data": event.get("data") or {}, "webhook_id": str(hook.id),
+               "data": payload_data(event), "webhook_id": str(hook.id),
                "delivery_id": str(delivery_id)}
     delivery = WebhookDelivery(id=delivery_id, webhook_id=hook.id, event_type=event["event"],
                                body=json.dumps(payload, separators=(",", ":"), default=str),

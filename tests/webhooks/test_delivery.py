@@ -53,7 +53,7 @@ def test_signed_delivery_of_an_event(app, client, dev, developer, receiver, hook
     assert set(payload) == {"event", "timestamp", "data", "webhook_id", "delivery_id"}
     assert payload["event"] == "task.created" and payload["webhook_id"] == hook["id"]
     assert payload["delivery_id"] == headers["X-Delivery-ID"]
-    assert payload["data"]["id"] == str(task.id) and payload["data"]["title"] == "Ship it"
+    assert payload["data"]["task_id"] == str(task.id) and payload["data"]["title"] == "Ship it"
     assert request["path"] == "/hook"
 
     def succeeded():
