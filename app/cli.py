@@ -61,9 +61,10 @@ def list_users():
 @users_cli.command("disable")
 @click.argument("username")
 def disable_user(username):
-    """Disable an account: it is refused at login and on every request after."""
+    """Disable an account: it is refused at login and on every request after, and its tokens
+    stay invalid if it is enabled again."""
     user_service.set_disabled(_get(username), True)
-    click.echo(f"disabled {username}")
+    click.echo(f"disabled {username} (every session of theirs is logged out)")
 
 
 @users_cli.command("enable")
@@ -86,20 +87,30 @@ def set_password(username, password):
         user_service.set_password(user, password)
     except AppError as exc:
         _fail(exc)
-    click.echo(f"password changed for {username}")
+    click.echo(f"password changed for {username} (every session of theirs is logged out)")
 
 
 @users_cli.command("ensure-admin")
 def ensure_admin():
-    """Make sure the admin account exists; print its password when this run created it."""
+    """Make sure the admin account exists. Its password is printed only when this run made it
+    up; one given in ADMIN_PASSWORD is never echoed (logs and terminals keep what they show)."""
     name = current_app.config["ADMIN_USERNAME"]
     if user_service.find_by_username(name):
-        click.echo(f"Admin login: {name} (password unchanged; `flask --app wsgi users "
+        click.echo(f"Admin login: {name} (exists; password unchanged — `flask --app wsgi users "
                    f"set-password {name}` sets a new one)")
         return
-    password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-    user_service.create_user(name, password, role="admin", full_name="Administrator")
-    click.echo(f"Admin login: {name} / {password}")
+    given = os.environ.get("ADMIN_PASSWORD")
+    password = given or secrets.token_urlsafe(12)
+    try:
+        user_service.create_user(name, password, role="admin", full_name="Administrator")
+    except AppError as exc:
+        _fail(exc)
+    if given:
+        click.echo(f"Admin login: {name} (created with the password from ADMIN_PASSWORD)")
+    else:
+        click.echo(f"Admin login: {name} / {password}")
+        click.echo("(a generated password, shown only this once: keep it, or set your own with "
+                   f"`flask --app wsgi users set-password {name}`)")
 
 
 @maintenance_cli.command("on")

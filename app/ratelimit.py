@@ -3,14 +3,21 @@
 Three application-wide limits share one bucket across all `/api` routes: anonymous callers per
 IP, standard users per user, premium users per user. The identity comes from the JWT claims
 (`sub`, `tier`), read without a database query. A Redis outage falls back to in-memory limits.
+
+The HTML login form (POST /login) counts in the same bucket as the API login, so guessing
+passwords through the page is no cheaper. The health endpoints count nowhere (load balancers
+probe them every few seconds from one address); their responses still say where the caller's
+anonymous bucket stands, without spending from it.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, g, request
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
+from limits import parse
 
 from app.errors import error_envelope, iso
 from app.security import decoded_token
@@ -76,14 +83,20 @@ def init_rate_limits(app: Flask) -> None:
         ApplicationLimit(lambda: current_app.config["RATELIMIT_PREMIUM"], key_function=_user_key,
                          scope="premium", exempt_when=lambda: not _is_tier("premium")),
     ])
-    limiter.request_filter(_outside_api)
+    limiter.request_filter(_not_limited)
     limiter.init_app(app)
     app.extensions["app_limiter"] = limiter
     app.register_error_handler(RateLimitExceeded, _too_many)
 
 
-def _outside_api() -> bool:
-    return not request.path.startswith("/api")
+HEALTH_PATHS = frozenset({"/api/health", "/api/health/", "/api/health/detailed"})
+
+
+def _not_limited() -> bool:
+    """Requests no limit counts: pages (but the login form), static files, docs, /rq, health."""
+    if request.path == "/login" and request.method == "POST":
+        return False
+    return not request.path.startswith("/api") or request.path in HEALTH_PATHS
 
 
 def current_limiter() -> Limiter:
@@ -95,6 +108,12 @@ def _too_many(exc: RateLimitExceeded):
     current = current_limiter().current_limit
     limit = exc.limit.limit
     reset = current.reset_at if current else None
+    if not request.path.startswith("/api"):  # the login form: the form again, with why
+        from app.pages.session import login_refused
+
+        wait = max(int(reset - time.time()), 1) if reset else limit.get_expiry()
+        return login_refused(f"Too many requests from your address. Try again in {wait} "
+                             f"seconds.", 429, wait)
     resp = error_envelope("RATE_LIMIT_EXCEEDED", details={
         "limit": limit.amount,
         "window": limit.get_expiry(),
@@ -104,7 +123,32 @@ def _too_many(exc: RateLimitExceeded):
 
 
 def add_window_header(response) -> None:
-    """`X-RateLimit-Window` (seconds); flask-limiter adds Limit/Remaining/Reset itself."""
+    """`X-RateLimit-Window` (seconds); flask-limiter adds Limit/Remaining/Reset itself (the
+    health endpoints, which it skips, get all four from `_peek`)."""
     current = current_limiter().current_limit
     if current is not None:
         response.headers["X-RateLimit-Window"] = str(current.limit.get_expiry())
+    elif request.path in HEALTH_PATHS:
+        _peek(response)
+
+
+def _peek(response) -> None:
+    """The caller's bucket as it stands, read without spending from it."""
+    ident = _identity()
+    if ident is None:
+        setting, key, scope = "RATELIMIT_ANONYMOUS", _ip_key(), "anonymous"
+    elif ident[1] == "premium":
+        setting, key, scope = "RATELIMIT_PREMIUM", _user_key(), "premium"
+    else:
+        setting, key, scope = "RATELIMIT_USER", _user_key(), "user"
+    limiter = current_limiter()
+    try:
+        item = parse(current_app.config[setting])
+        reset, remaining = limiter.limiter.get_window_stats(
+            item, current_app.config["RATELIMIT_KEY_PREFIX"], key, scope)
+    except Exception:  # noqa: BLE001 - headers are a courtesy; never fail a health check
+        return
+    response.headers["X-RateLimit-Limit"] = str(item.amount)
+    response.headers["X-RateLimit-Remaining"] = str(remaining)
+    response.headers["X-RateLimit-Reset"] = str(int(reset + 1))
+    response.headers["X-RateLimit-Window"] = str(item.get_expiry())

@@ -1,4 +1,5 @@
-"""Per-request plumbing: request ids, auth, maintenance mode and request metrics."""
+"""Per-request plumbing: request ids, auth, OPTIONS, maintenance mode, security headers and
+request metrics."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import uuid
 
 from flask import Flask, current_app, g, request
 
-from app.errors import AppError
+from app.errors import AppError, envelope
 from app.security import enforce_route_auth
+from app.security_headers import add_security_headers
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -35,6 +37,7 @@ def register_request_hooks(app: Flask) -> None:
     # (the cheapest refusal first).
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
     app.before_request(enforce_route_auth)
+    app.before_request(_api_options)
     app.before_request(_maintenance_guard)
     app.after_request(_finish)
 
@@ -43,6 +46,16 @@ def _start() -> None:
     g.started = time.perf_counter()
     incoming = request.headers.get("X-Request-ID", "")
     g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
+
+
+def _api_options():
+    """OPTIONS on an /api route: which methods it takes, in the envelope and in `Allow` (no
+    token needed, like every answer that reveals only the route table)."""
+    if request.method != "OPTIONS" or not request.path.startswith("/api") \
+            or request.url_rule is None:
+        return None
+    allowed = sorted(current_app.make_default_options_response().allow)
+    return envelope({"allow": allowed}, headers={"Allow": ", ".join(allowed)})
 
 
 def _maintenance_guard() -> None:
@@ -61,6 +74,7 @@ def _maintenance_guard() -> None:
 
 def _finish(response):
     response.headers["X-Request-ID"] = getattr(g, "request_id", None) or str(uuid.uuid4())
+    add_security_headers(response)
     if request.path.startswith("/api"):
         from app.ratelimit import add_window_header
         from app.services.metrics import record_request

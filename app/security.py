@@ -3,10 +3,15 @@
 Routes declare what they need with `@requires("write")` (or `@public`); `enforce_route_auth()`
 runs before the route (and before request validation, so an anonymous caller gets a 401, not a
 422). Tokens come from the `Authorization` header (scripts) or HttpOnly cookies with a CSRF
-double-submit token (pages). Revoked token ids live in Redis until the token would expire.
-Each request checks the revocation list and reads its user's change version in one Redis round
-trip; the user's row then comes from this process's copy while that version has not moved
-(`_load_user`), so a disabled account or a changed role is seen on the very next request.
+double-submit token (pages). Revoked token ids live in Redis until the token would expire, and
+so do the ids of logins that were logged out (claim `lid`, shared by the access and refresh
+tokens of one login and the access tokens refreshed from it). Each request checks both and
+reads its user's change version in one Redis round trip; the user's row then comes from this
+process's copy while that version has not moved (`_load_user`), so a disabled account or a
+changed role is seen on the very next request. A token also carries the user's `token_version`
+(claim `tv`): a password change or a disable moves it, which refuses every token issued before
+(`token_refusal`, the one rule the API, the pages and both sockets apply). Tokens without an
+expiry are never accepted.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any, TypeVar
 import redis
 from flask import Flask, current_app, g, has_request_context, request
 from flask_jwt_extended import decode_token, get_jwt, verify_jwt_in_request
+from flask_jwt_extended.config import config as jwt_config
 from flask_jwt_extended.exceptions import (
     CSRFError,
     FreshTokenRequired,
@@ -39,6 +45,8 @@ from app.models.user import User
 from app.services import versions
 
 F = TypeVar("F", bound=Callable[..., Any])
+TOKEN_VERSION_CLAIM = "tv"
+LOGIN_CLAIM = "lid"
 PUBLIC = "__public__"
 REFRESH = "__refresh__"
 ANY_TOKEN = "__any_token__"
@@ -74,12 +82,41 @@ def revoked_key(jti: str) -> str:
     return f"auth:revoked:{jti}"
 
 
-def is_revoked(jti: str) -> bool:
+def revoked_login_key(login_id: str) -> str:
+    return f"auth:revoked-login:{login_id}"
+
+
+def _revocation_keys(jti: Any, login_id: Any) -> list[str]:
+    """The two keys that say a token is revoked (its own id, its login's id)."""
+    first = revoked_key(str(jti))
+    return [first, revoked_login_key(str(login_id)) if login_id else first]
+
+
+def is_revoked(jti: str | None, login_id: str | None = None) -> bool:
+    """Whether the token `jti` (of login `login_id`, when it has one) was revoked."""
     try:
-        return bool(get_redis().exists(revoked_key(jti)))
+        return bool(get_redis().exists(*_revocation_keys(jti, login_id)))
     except redis.RedisError as exc:
         # Fail closed: without the revocation list we cannot tell a logged-out token apart.
         raise AppError("SYSTEM_OVERLOADED", "Token revocation list unavailable") from exc
+
+
+def claims_revoked(claims: dict[str, Any]) -> bool:
+    """`is_revoked` for decoded claims."""
+    return is_revoked(claims.get("jti"), claims.get(LOGIN_CLAIM))
+
+
+def token_refusal(claims: dict[str, Any], user: User | None) -> AppError | None:
+    """Why a (verified, unrevoked) token no longer admits its user, or None: the user is gone,
+    disabled, or changed their password (or was disabled) after the token was issued."""
+    if user is None:
+        return AppError("AUTH_TOKEN_INVALID", "Token user no longer exists")
+    if user.is_disabled:
+        return AppError("AUTH_ACCOUNT_DISABLED")
+    if claims.get(TOKEN_VERSION_CLAIM, 0) != (user.token_version or 0):
+        return AppError("AUTH_TOKEN_INVALID", "Token was issued before the password was changed "
+                        "or the account was disabled; log in again")
+    return None
 
 
 def current_user() -> User | None:
@@ -111,13 +148,15 @@ def authenticate(refresh: bool = False, optional: bool = False, any_type: bool =
         raise AppError("AUTH_TOKEN_INVALID", str(exc)) from exc
     except (JWTDecodeError, InvalidTokenError, UserLookupError, FreshTokenRequired) as exc:
         raise AppError("AUTH_TOKEN_INVALID") from exc
-    if found is None:
-        return None
-    user = _load_user(get_jwt()["sub"])
-    if user is None:
-        raise AppError("AUTH_TOKEN_INVALID", "Token user no longer exists")
-    if user.is_disabled:
-        raise AppError("AUTH_ACCOUNT_DISABLED")
+    if found is None:  # no token (optional) or a method flask-jwt-extended exempts (OPTIONS)
+        if optional:
+            return None
+        raise AppError("AUTH_TOKEN_MISSING")
+    claims = get_jwt()
+    user = _load_user(claims["sub"])
+    refusal = token_refusal(claims, user)
+    if refusal is not None:
+        raise refusal
     g.user = user
     return user
 
@@ -168,7 +207,7 @@ def _verify_bearer_access_token(token: str) -> tuple[dict, dict]:
     claims = dict(decoded_token(token))
     if claims.get("type") == "refresh":
         raise WrongTokenError("Only non-refresh tokens are allowed")
-    if _check_token(claims["jti"], claims.get("sub")):
+    if _check_token(claims["jti"], claims.get("sub"), claims.get(LOGIN_CLAIM)):
         raise RevokedTokenError({}, claims)
     g._jwt_extended_jwt_user = {"loaded_user": None}
     g._jwt_extended_jwt_header = {}
@@ -222,20 +261,21 @@ def _attached(user_id: uuid.UUID, values: dict[str, Any]) -> User:
 
 
 _CHECK_TOKEN = versions.SIGNATURE_LUA + """
-if redis.call('EXISTS', KEYS[1]) == 1 then return {1, false} end
-return {0, signature(2)}
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return {1, false} end
+return {0, signature(3)}
 """
 
 
-def _check_token(jti: str, subject: Any) -> bool:
-    """Whether the token is revoked, in the round trip that also reads its user's change
-    version (kept in `g` for `_load_user`; none while a change to the user is in flight)."""
+def _check_token(jti: str, subject: Any, login_id: Any = None) -> bool:
+    """Whether the token (or its login) is revoked, in the round trip that also reads its
+    user's change version (kept in `g` for `_load_user`; none while a change to the user is in
+    flight)."""
     script = current_app.extensions.get("auth_check_script")
     if script is None:
         script = current_app.extensions["auth_check_script"] = get_redis().register_script(
             _CHECK_TOKEN)
-    keys = [revoked_key(jti), *versions.read_keys([versions.USERS,
-                                                   versions.user_scope(subject)])]
+    keys = [*_revocation_keys(jti, login_id),
+            *versions.read_keys([versions.USERS, versions.user_scope(subject)])]
     try:
         revoked, version = script(keys=keys, args=[time.time()])
     except redis.RedisError as exc:
@@ -254,7 +294,12 @@ def check_permissions(user: User, permissions: tuple[str, ...]) -> None:
 
 
 def enforce_route_auth() -> None:
-    """Before every request: apply the route's declared rule. API routes without one refuse."""
+    """Before every request: apply the route's declared rule. API routes without one refuse.
+
+    OPTIONS asks which methods a route has (browsers send it without credentials before a
+    cross-origin call): it is answered without running the view, so it needs no token."""
+    if request.method == "OPTIONS":
+        return
     view = current_app.view_functions.get(request.endpoint or "")
     rule = getattr(view, "_auth", None)
     if rule is None:
@@ -271,13 +316,29 @@ def enforce_route_auth() -> None:
 
 
 def init_jwt(app: Flask) -> None:
-    """Claims and the revocation check of flask-jwt-extended."""
+    """Claims, the key check and the revocation check of flask-jwt-extended."""
 
     @jwt.additional_claims_loader
     def _claims(identity: str) -> dict[str, Any]:
-        user = _load_user(identity)
-        return {"role": user.role, "tier": user.tier} if user else {}
+        # Straight from the session (never this process's copy): a token issued right after a
+        # password change in the same request must carry the new version.
+        try:
+            user = db.session.get(User, uuid.UUID(str(identity)))
+        except ValueError:
+            user = None
+        if user is None:
+            return {}
+        return {"role": user.role, "tier": user.tier,
+                TOKEN_VERSION_CLAIM: user.token_version or 0}
+
+    @jwt.decode_key_loader
+    def _key(_header: dict, unverified: dict) -> str:
+        # Every decode (API, pages, sockets, rate limits) passes here before verifying: a
+        # token without an expiry would be valid for ever, so none is accepted.
+        if "exp" not in unverified:
+            raise JWTDecodeError("Tokens without an expiry (exp) are not accepted")
+        return jwt_config.decode_key
 
     @jwt.token_in_blocklist_loader
     def _revoked(_header: dict, payload: dict) -> bool:
-        return _check_token(payload["jti"], payload.get("sub"))
+        return _check_token(payload["jti"], payload.get("sub"), payload.get(LOGIN_CLAIM))

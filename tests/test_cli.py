@@ -47,23 +47,40 @@ def test_unknown_user_is_a_clear_error(app):
     assert out.exit_code != 0 and "no user named 'nobody'" in out.output
 
 
-def test_ensure_admin_prints_password_once(app, monkeypatch):
+def test_ensure_admin_prints_a_generated_password_once(app, monkeypatch):
     monkeypatch.delenv("ADMIN_PASSWORD", raising=False)
     first = run(app, "users", "ensure-admin")
     assert first.exit_code == 0
     assert first.output.startswith("Admin login: admin / ")
-    password = first.output.strip().split(" / ")[1]
+    password = first.output.splitlines()[0].split(" / ")[1]
+    assert "generated password, shown only this once" in first.output
     with app.app_context():
         admin = db.session.query(User).filter_by(username="admin").one()
         assert admin.role == "admin" and admin.check_password(password)
     second = run(app, "users", "ensure-admin")
-    assert "password unchanged" in second.output
+    assert "password unchanged" in second.output and password not in second.output
 
 
-def test_admin_password_from_environment(app, monkeypatch):
+def test_admin_password_from_environment_is_never_echoed(app, monkeypatch):
     monkeypatch.setenv("ADMIN_PASSWORD", "from-the-env-123")
     out = run(app, "users", "ensure-admin")
-    assert "admin / from-the-env-123" in out.output
+    assert out.exit_code == 0
+    assert "from-the-env-123" not in out.output
+    assert "Admin login: admin (created with the password from ADMIN_PASSWORD)" in out.output
+    with app.app_context():
+        admin = db.session.query(User).filter_by(username="admin").one()
+        assert admin.check_password("from-the-env-123")
+    again = run(app, "users", "ensure-admin")
+    assert "from-the-env-123" not in again.output and "exists" in again.output
+
+
+def test_init_echoes_no_given_password(app, monkeypatch):
+    """`flask init` (what `make run` calls) says the admin exists, never the password given."""
+    monkeypatch.setenv("ADMIN_PASSWORD", "from-the-env-456")
+    with app.app_context():  # the `flask` command pushes one; the test runner does not
+        out = run(app, "init")
+    assert out.exit_code == 0, out.output
+    assert "from-the-env-456" not in out.output and "Admin login: admin" in out.output
 
 
 def test_maintenance_on_off(app, client, developer, auth):

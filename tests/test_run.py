@@ -54,7 +54,8 @@ def test_launcher_starts_everything_and_ctrl_c_stops_everything(tmp_path):
                  timeout=60, interval=0.1, message="the launcher to report the app is up")
         assert proc.poll() is None, "".join(lines)
         output = "".join(lines)
-        assert "Admin login: admin / launch-test-pw" in output
+        assert "Admin login: admin (created with the password from ADMIN_PASSWORD)" in output
+        assert "launch-test-pw" not in output
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health/") as resp:
             assert json.load(resp)["data"]["status"] == "healthy"
         children = psutil.Process(proc.pid).children(recursive=True)

@@ -7,10 +7,11 @@ from pydantic import BaseModel, Field
 
 from app.api.common import blueprint, endpoint
 from app.api.validation import Body
-from app.errors import envelope, iso
+from app.errors import envelope, error_envelope, iso
 from app.request_hooks import maintenance_exempt
 from app.security import ANY_TOKEN, PUBLIC, REFRESH, current_user
 from app.services import auth as auth_service
+from app.services.login_throttle import LoginThrottled
 
 bp = blueprint("api_auth", "/api/auth", "Auth", "Log in and out with JWTs")
 
@@ -47,22 +48,30 @@ class LogoutData(BaseModel):
     revoked_until: str
 
 
-@endpoint(bp, "post", "/login", auth=PUBLIC, summary="Log in", data=LoginData, errors=[401, 403])
+@endpoint(bp, "post", "/login", auth=PUBLIC, summary="Log in", data=LoginData,
+          errors=[401, 403, 429])
 def login(body: LoginBody):
-    """Trade a username and password for an access token (1 h) and a refresh token (30 d)."""
-    return envelope(auth_service.login(body.username, body.password))
+    """Trade a username and password for an access token (1 h) and a refresh token (30 d).
+    After 5 failed attempts on one account, further attempts wait a growing delay (429 with
+    Retry-After, at most 5 minutes)."""
+    try:
+        return envelope(auth_service.login(body.username, body.password))
+    except LoginThrottled as exc:
+        resp = error_envelope(exc.code, exc.message, exc.details, exc.status)
+        resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
 
 
 @endpoint(bp, "post", "/refresh", auth=REFRESH, summary="Refresh the access token",
           data=RefreshData)
 def refresh():
     """Send the refresh token as the Bearer token; get a new access token."""
-    return envelope(auth_service.refresh(current_user()))
+    return envelope(auth_service.refresh(current_user(), get_jwt()))
 
 
 @endpoint(bp, "post", "/logout", auth=ANY_TOKEN, summary="Log out", data=LogoutData)
 @maintenance_exempt
 def logout():
-    """Revoke the presented token (access or refresh) until it would have expired."""
+    """Revoke the presented token (access or refresh) and the other tokens of its login."""
     until = auth_service.revoke(get_jwt())
     return envelope({"message": "Logged out", "revoked_until": iso(until)})

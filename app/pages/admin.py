@@ -1,4 +1,5 @@
-"""Administration: users (list, create, disable/enable) and the maintenance switch. Admins only."""
+"""Administration: users (list, create, disable/enable, set password) and the maintenance switch.
+Admins only."""
 
 from __future__ import annotations
 
@@ -53,6 +54,31 @@ def admin_toggle_user(user_id: uuid.UUID, action: str):
                       **_context(create_error="You cannot disable your own account."))
     user_service.set_disabled(target, action == "disable", actor=actor)
     return render("pages/admin/index.html", "partials/admin/_users.html", **_context())
+
+
+@bp.post("/admin/users/password")
+@login_required("admin")
+def admin_set_password():
+    """Another user's new password; all their sessions end. Your own: on the profile page,
+    which asks for the current password."""
+    actor = page_user()
+    try:
+        target = user_service.get_user(uuid.UUID(request.form.get("user_id", "")))
+    except (ValueError, AppError):
+        target = None
+    if target is None or target.id == actor.id:
+        error = ("Change your own password on your profile page." if target is not None
+                 else "Pick a user.")
+        return _users(password_error=error)
+    try:
+        user_service.set_password(target, request.form.get("password", ""), actor=actor)
+    except AppError as exc:
+        return _users(password_error=exc.message)
+    return _users(password_set=target.username)
+
+
+def _users(**extra):
+    return render("pages/admin/index.html", "partials/admin/_users.html", **_context(**extra))
 
 
 @bp.post("/admin/maintenance")

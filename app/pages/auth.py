@@ -15,7 +15,6 @@ from urllib.parse import urlparse
 
 from flask import after_this_request, current_app, g, request, url_for
 from flask_jwt_extended import (
-    create_access_token,
     decode_token,
     get_jwt,
     set_access_cookies,
@@ -28,28 +27,52 @@ from app.errors import AppError
 from app.extensions import db
 from app.models.user import User
 from app.pages.htmx import go
-from app.security import check_permissions, is_revoked
+from app.security import _load_user, check_permissions, claims_revoked, token_refusal
+from app.services.auth import access_token_for_login
 
 
 def page_user() -> User | None:
-    """The logged-in user of this page request, or None. Sets `g.user`."""
+    """The logged-in user of this page request, or None (with `g.page_auth_problem` saying why
+    when the login page should tell: expired, disabled, password changed). Sets `g.user`.
+
+    When Redis cannot be reached, nobody's cookie can be checked against the revocation list:
+    that is a 503 (`SYSTEM_OVERLOADED`, a clear error page), never a quiet "not logged in"
+    that would send a logged-in user to the login form."""
     if "user" in g:
         return g.user
+    g.user = None  # also what the error page sees if the checks below cannot be made
     user = None
     try:
         verify_jwt_in_request(locations=["cookies"])
-        user = db.session.get(User, uuid.UUID(get_jwt()["sub"]))
+        claims = get_jwt()
+        user = _admitted(claims, _load_user(claims["sub"]))
     except ExpiredSignatureError:
         user = _refresh_from_cookie()
-    except (NoAuthorizationError, CSRFError, InvalidTokenError, ValueError, AppError):
+    except AppError as exc:
+        if exc.code == "SYSTEM_OVERLOADED":
+            raise AppError("SYSTEM_OVERLOADED", UNAVAILABLE) from exc
+        user = None
+    except (NoAuthorizationError, CSRFError, InvalidTokenError, ValueError):
         user = None
     except Exception:  # noqa: BLE001 - revoked or malformed tokens: just not logged in
         user = None
-    if user is not None and user.is_disabled:
-        g.page_auth_problem = "disabled"
-        user = None
     g.user = user
     return user
+
+
+UNAVAILABLE = ("Your session cannot be checked right now: the session store (Redis) is not "
+               "answering. Nothing was changed. Try again in a moment.")
+PROBLEMS = {"AUTH_ACCOUNT_DISABLED": "disabled", "AUTH_TOKEN_INVALID": "changed"}
+
+
+def _admitted(claims: dict, user: User | None) -> User | None:
+    """`user` if the token `claims` still admit them (app.security.token_refusal), else None
+    with the reason kept for the login page."""
+    refusal = token_refusal(claims, user)
+    if refusal is None:
+        return user
+    g.page_auth_problem = PROBLEMS.get(refusal.code) if user is not None else None
+    return None
 
 
 def _refresh_from_cookie() -> User | None:
@@ -70,15 +93,15 @@ def _refresh_from_cookie() -> User | None:
             cfg["JWT_ACCESS_CSRF_FIELD_NAME"])
         if not sent or sent != expired_claims.get("csrf"):
             return None
-    if claims.get("type") != "refresh" or is_revoked(claims["jti"]):
+    if claims.get("type") != "refresh" or claims_revoked(claims):
         g.page_auth_problem = "expired"
         return None
     if claims["sub"] != expired_claims.get("sub"):
         return None
-    user = db.session.get(User, uuid.UUID(claims["sub"]))
+    user = _admitted(claims, db.session.get(User, uuid.UUID(claims["sub"])))
     if user is None:
         return None
-    token = create_access_token(identity=str(user.id))
+    token = access_token_for_login(user, claims)
 
     @after_this_request
     def _set(resp):
@@ -109,10 +132,16 @@ def login_required(*permissions: str) -> Callable:
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site relative paths are followed after login."""
-    if not target:
+    """Only same-origin relative paths are followed after login: one leading `/` and then no
+    `/` or `\\` (browsers read `/\\evil.example` as `//evil.example`, another site), no
+    control characters or spaces (browsers drop tabs and newlines from URLs: `/%09/evil`), and
+    nothing a URL parser reads as a scheme or a host."""
+    if not target or len(target) > 2000:
+        return "/"
+    if (not target.startswith("/") or target[1:2] in ("/", "\\")
+            or any(ch == "\\" or ord(ch) < 0x21 or ch == "\x7f" for ch in target)):
         return "/"
     parsed = urlparse(target)
-    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+    if parsed.scheme or parsed.netloc:
         return "/"
     return target

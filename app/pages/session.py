@@ -1,8 +1,14 @@
-"""Login and logout pages."""
+"""Login and logout pages.
+
+Attempts go through the same service as the API login, so the per-account back-off applies to
+both; POST /login also counts towards the anonymous per-IP rate limit of the API (app.ratelimit).
+A refusal re-renders the form with the message: with status 200 for htmx (htmx 2 does not swap
+4xx/5xx bodies, STACK.md), with the real status (429, 503) and Retry-After for a plain form post.
+"""
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import current_app, make_response, render_template, request
 from flask_jwt_extended import set_access_cookies, set_refresh_cookies, unset_jwt_cookies
 
 from app.errors import AppError
@@ -10,10 +16,19 @@ from app.pages import bp
 from app.pages.auth import page_user, safe_next
 from app.pages.htmx import go
 from app.services import auth as auth_service
+from app.services.login_throttle import LoginThrottled
 
 REASONS = {
     "expired": "Your session has expired. Please log in again.",
     "disabled": "This account is disabled. Ask an administrator to enable it.",
+    "changed": "Your password was changed, so every session was logged out. Please log in "
+               "again.",
+}
+MESSAGES = {
+    "AUTH_INVALID_CREDENTIALS": "Wrong username or password.",
+    "AUTH_ACCOUNT_DISABLED": REASONS["disabled"],
+    "SYSTEM_OVERLOADED": "Logging in is unavailable for a moment (the session store is not "
+                         "answering). Try again shortly.",
 }
 
 
@@ -35,17 +50,27 @@ def login_submit():
         if not username or not password:
             raise AppError("VALIDATION_REQUIRED_FIELD", "Enter your username and password.")
         tokens = auth_service.login(username, password)
+    except LoginThrottled as exc:
+        return login_refused(exc.message, exc.status, exc.retry_after, username)
     except AppError as exc:
-        message = {
-            "AUTH_INVALID_CREDENTIALS": "Wrong username or password.",
-            "AUTH_ACCOUNT_DISABLED": REASONS["disabled"],
-        }.get(exc.code, exc.message)
-        # 200 with the form again: htmx 2 does not swap 4xx bodies (STACK.md).
-        return render_template("pages/auth/login.html", error=message, username=username,
-                               next=target)
+        status = exc.status if exc.code == "SYSTEM_OVERLOADED" else 200
+        return login_refused(MESSAGES.get(exc.code, exc.message), status, None, username)
     resp = go(target)
     set_access_cookies(resp, tokens["access_token"])
     set_refresh_cookies(resp, tokens["refresh_token"])
+    return resp
+
+
+def login_refused(message: str, status: int, retry_after: int | None = None,
+                  username: str | None = None):
+    """The login form again with `message` (also what a per-IP 429 on POST /login shows)."""
+    if username is None:
+        username = request.form.get("username", "").strip()
+    html = render_template("pages/auth/login.html", error=message, username=username,
+                           next=safe_next(request.form.get("next")))
+    resp = make_response(html, 200 if request.headers.get("HX-Request") == "true" else status)
+    if retry_after:
+        resp.headers["Retry-After"] = str(retry_after)
     return resp
 
 

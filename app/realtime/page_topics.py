@@ -28,7 +28,7 @@ from app.models.project import Project
 from app.models.user import User
 from app.pages.auth import page_user
 from app.realtime.streams import check_access
-from app.security import is_revoked
+from app.security import claims_revoked, token_refusal
 from app.services.access import get_project, get_task, visible_projects
 
 MAX_TOPICS = 20
@@ -56,10 +56,10 @@ def same_origin() -> bool:
     return urlparse(origin).netloc == request.host
 
 
-def cookie_tokens() -> tuple[list[str], float]:
-    """The jtis of the page's access and refresh cookies and when the later one expires."""
+def cookie_tokens() -> tuple[list[dict[str, Any]], float]:
+    """The claims of the page's access and refresh cookies and when the later one expires."""
     cfg = current_app.config
-    jtis, expires = [], 0.0
+    tokens, expires = [], 0.0
     for name, allow_expired in ((cfg["JWT_ACCESS_COOKIE_NAME"], True),
                                 (cfg["JWT_REFRESH_COOKIE_NAME"], False)):
         raw = request.cookies.get(name)
@@ -70,9 +70,9 @@ def cookie_tokens() -> tuple[list[str], float]:
         except Exception:  # noqa: BLE001 - an unusable cookie just does not count
             claims = None
         if claims:
-            jtis.append(claims["jti"])
+            tokens.append(claims)
             expires = max(expires, float(claims["exp"]))
-    return jtis, expires
+    return tokens, expires
 
 
 def authenticate() -> tuple[User | None, str | None]:
@@ -85,15 +85,19 @@ def authenticate() -> tuple[User | None, str | None]:
     return user, None
 
 
-def still_valid(user_id: str, jtis: list[str], expires: float) -> str | None:
-    """Why the socket must close now (logged out, expired, disabled), or None."""
+def still_valid(user_id: str, tokens: list[dict[str, Any]], expires: float) -> str | None:
+    """Why the socket must close now (logged out, expired, disabled, password changed), or
+    None: the cookies' claims (`cookie_tokens`) checked by `app.security`'s rules."""
     if time.time() >= expires:
         return "Your session has expired: reload the page to log in again."
-    if jtis and all(is_revoked(j) for j in jtis):
+    if tokens and all(claims_revoked(claims) for claims in tokens):
         return "You have logged out: live updates stopped."
     user = db.session.get(User, uuid.UUID(user_id))
-    if user is None or user.is_disabled:
+    refusal = next(filter(None, (token_refusal(claims, user) for claims in tokens)), None)
+    if user is None or (refusal is not None and refusal.code == "AUTH_ACCOUNT_DISABLED"):
         return "Your account is disabled."
+    if refusal is not None:
+        return "Your password was changed: reload the page to log in again."
     return None
 
 

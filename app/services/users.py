@@ -62,23 +62,47 @@ def list_users() -> list[User]:
 
 
 def set_disabled(user: User, disabled: bool, actor: User | None = None) -> User:
+    """Disable (or enable) an account. Disabling also ends every token issued so far, so
+    enabling the account later does not bring old sessions back."""
     if user.is_disabled != disabled:
         audit.record("user", user.id, "disabled" if disabled else "enabled",
                      user_id=actor.id if actor else None, field="is_disabled",
                      old=user.is_disabled, new=disabled)
         user.is_disabled = disabled
         user.disabled_at = utcnow() if disabled else None
+        if disabled:
+            user.revoke_tokens()
         db.session.commit()
     return user
 
 
-def set_password(user: User, password: str, actor: User | None = None) -> None:
+def set_password(user: User, password: str, actor: User | None = None,
+                 field: str = "password") -> None:
+    """Set a new password (CLI, admin page, own profile): every token issued before, on every
+    device, stops working at once (`User.token_version`). Whoever changed their own password
+    gets fresh tokens from the caller (`auth.issue_tokens`)."""
     if len(password) < 8:
         raise AppError("VALIDATION_VALUE_TOO_SHORT", "Password must have at least 8 characters",
-                       {"field": "password", "issue": "at least 8 characters"})
+                       {"field": field, "issue": "at least 8 characters"})
+    if len(password) > 1024:
+        raise AppError("VALIDATION_VALUE_TOO_LONG", "Password must have at most 1024 characters",
+                       {"field": field, "issue": "at most 1024 characters"})
     user.set_password(password)
+    user.revoke_tokens()
     audit.record("user", user.id, "password_changed", user_id=actor.id if actor else None)
     db.session.commit()
+
+
+def change_own_password(user: User, current: str, new: str, confirm: str) -> None:
+    """A signed-in user changing their own password: they must know the current one (counted
+    by the login back-off) and type the new one twice."""
+    from app.services.auth import check_own_password
+
+    if new != confirm:
+        raise AppError("VALIDATION_ERROR", "The two new passwords differ",
+                       {"field": "confirm_password", "issue": "does not match"})
+    check_own_password(user, current)
+    set_password(user, new, actor=user, field="new_password")
 
 
 def statistics(user: User) -> dict[str, Any]:
