@@ -27,3 +27,7 @@ def register_api(app: OpenAPI) -> None:
     def docs_redirect():
         """Swagger UI, served from the pip package's local assets."""
         return redirect("/docs/swagger")
+
+    from app.api.collections import register_collections
+
+    register_collections(app)  # /docs/postman_collection.json, /docs/insomnia_collection.json
