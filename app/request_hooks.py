@@ -40,6 +40,9 @@ def register_request_hooks(app: Flask) -> None:
     app.before_request(_api_options)
     app.before_request(_maintenance_guard)
     app.after_request(_finish)
+    # After-request hooks run last-registered first: at the front of the list, this one runs
+    # after flask-limiter's, which would otherwise replace a view's Retry-After with its window.
+    app.after_request_funcs.setdefault(None, []).insert(0, _own_retry_after)
 
 
 def _start() -> None:
@@ -70,6 +73,21 @@ def _maintenance_guard() -> None:
     if state["enabled"]:
         raise AppError("SYSTEM_MAINTENANCE", state.get("message") or None,
                        {"since": state.get("since")})
+
+
+def retry_after(response, seconds: int):
+    """Say when to come back (the per-account login back-off): kept over the rate limiter's own
+    Retry-After, which only knows its per-IP window."""
+    g.retry_after = str(seconds)
+    response.headers["Retry-After"] = g.retry_after
+    return response
+
+
+def _own_retry_after(response):
+    own = g.get("retry_after")
+    if own is not None:
+        response.headers["Retry-After"] = own
+    return response
 
 
 def _finish(response):

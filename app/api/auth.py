@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from app.api.common import blueprint, endpoint
 from app.api.validation import Body
 from app.errors import envelope, error_envelope, iso
-from app.request_hooks import maintenance_exempt
+from app.request_hooks import maintenance_exempt, retry_after
 from app.security import ANY_TOKEN, PUBLIC, REFRESH, current_user
 from app.services import auth as auth_service
 from app.services.login_throttle import LoginThrottled
@@ -57,9 +57,8 @@ def login(body: LoginBody):
     try:
         return envelope(auth_service.login(body.username, body.password))
     except LoginThrottled as exc:
-        resp = error_envelope(exc.code, exc.message, exc.details, exc.status)
-        resp.headers["Retry-After"] = str(exc.retry_after)
-        return resp
+        return retry_after(error_envelope(exc.code, exc.message, exc.details, exc.status),
+                           exc.retry_after)
 
 
 @endpoint(bp, "post", "/refresh", auth=REFRESH, summary="Refresh the access token",

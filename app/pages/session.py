@@ -15,6 +15,7 @@ from app.errors import AppError
 from app.pages import bp
 from app.pages.auth import page_user, safe_next
 from app.pages.htmx import go
+from app.request_hooks import retry_after as keep_retry_after
 from app.services import auth as auth_service
 from app.services.login_throttle import LoginThrottled
 
@@ -69,9 +70,7 @@ def login_refused(message: str, status: int, retry_after: int | None = None,
     html = render_template("pages/auth/login.html", error=message, username=username,
                            next=safe_next(request.form.get("next")))
     resp = make_response(html, 200 if request.headers.get("HX-Request") == "true" else status)
-    if retry_after:
-        resp.headers["Retry-After"] = str(retry_after)
-    return resp
+    return keep_retry_after(resp, retry_after) if retry_after else resp
 
 
 @bp.post("/logout")

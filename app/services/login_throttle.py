@@ -39,13 +39,14 @@ DEFAULTS: dict[str, Any] = {
 _BEGIN = """
 local now = tonumber(ARGV[1])
 local locked = tonumber(redis.call('HGET', KEYS[1], 'locked_until') or '0')
-if locked > now then return {1, tostring(locked - now)} end
+-- (a millisecond of slack: the stored moment has Lua's precision)
+if locked - now > 0.001 then return {1, string.format('%.6f', locked - now)} end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 local over = attempts - tonumber(ARGV[2])
 local delay = 0
 if over > 0 then
   delay = math.min(tonumber(ARGV[3]) * 2 ^ (over - 1), tonumber(ARGV[4]))
-  redis.call('HSET', KEYS[1], 'locked_until', tostring(now + delay))
+  redis.call('HSET', KEYS[1], 'locked_until', string.format('%.6f', now + delay))
 end
 redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[5]) + delay))
 return {0, attempts}
@@ -90,7 +91,9 @@ def begin_attempt(username: str) -> None:
         raise AppError("SYSTEM_OVERLOADED", "Logging in is unavailable for a moment (the "
                        "session store is not answering); try again shortly") from exc
     if int(locked):
-        raise LoginThrottled(max(math.ceil(float(value)), 1))
+        # Whole seconds (Retry-After), rounded to the millisecond first: the stored moment has
+        # Lua's precision, a few microseconds off.
+        raise LoginThrottled(max(math.ceil(round(float(value), 3)), 1))
 
 
 def succeeded(username: str) -> None:
