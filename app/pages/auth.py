@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from flask import after_this_request, current_app, g, request, url_for
 from flask_jwt_extended import (
@@ -135,13 +135,15 @@ def safe_next(target: str | None) -> str:
     """Only same-origin relative paths are followed after login: one leading `/` and then no
     `/` or `\\` (browsers read `/\\evil.example` as `//evil.example`, another site), no
     control characters or spaces (browsers drop tabs and newlines from URLs: `/%09/evil`), and
-    nothing a URL parser reads as a scheme or a host."""
+    nothing a URL parser reads as a scheme or a host — checked on the value and once more
+    percent-decoded, in case something on the way decodes it again."""
     if not target or len(target) > 2000:
         return "/"
-    if (not target.startswith("/") or target[1:2] in ("/", "\\")
-            or any(ch == "\\" or ord(ch) < 0x21 or ch == "\x7f" for ch in target)):
-        return "/"
-    parsed = urlparse(target)
-    if parsed.scheme or parsed.netloc:
-        return "/"
+    for form, lowest in ((target, 0x21), (unquote(target), 0x20)):  # decoded: spaces are fine
+        if (not form.startswith("/") or form[1:2] in ("/", "\\")
+                or any(ch == "\\" or ord(ch) < lowest or ch == "\x7f" for ch in form)):
+            return "/"
+        parsed = urlparse(form)
+        if parsed.scheme or parsed.netloc:
+            return "/"
     return target
