@@ -1,0 +1,1 @@
+"""One flavour of the client; see scripts/unasync.py."""

@@ -1,0 +1,116 @@
+"""Fixtures of the SDK tests: the real app in gunicorn (its own environment per test: short
+token lifetimes, low rate limits), real workers, and a TCP proxy whose connections a test can
+cut to drop a client's socket the way a network does."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from tests.live import GunicornServer
+
+
+class CuttableProxy:
+    """Forwards 127.0.0.1:<port> to a server; `cut()` drops every open connection at once
+    (new connections are accepted as before)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target = ("127.0.0.1", target_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.open: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        self.cuts = 0
+        self.accepted = 0
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self.lock:
+                self.open |= {client, upstream}
+                self.accepted += 1
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self._drop(src, dst)
+
+    def _drop(self, *socks: socket.socket) -> None:
+        with self.lock:
+            for s in socks:
+                if s in self.open:
+                    self.open.discard(s)
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    s.close()
+
+    def cut(self) -> None:
+        """Drop every connection now, without a websocket close: a network failure."""
+        with self.lock:
+            victims = list(self.open)
+            self.cuts += 1
+        self._drop(*victims)
+
+    def close(self) -> None:
+        self.closed = True
+        self.listener.close()
+        self.cut()
+
+
+@pytest.fixture
+def proxy_to() -> Iterator:
+    """`proxy_to(port)`: a CuttableProxy in front of a local server."""
+    proxies: list[CuttableProxy] = []
+
+    def make(port: int) -> CuttableProxy:
+        proxies.append(CuttableProxy(port))
+        return proxies[-1]
+
+    yield make
+    for p in proxies:
+        p.close()
+
+
+@pytest.fixture
+def sdk_server(app, worker_env):
+    """`sdk_server(**env)`: the app in its own gunicorn process, with extra environment
+    (the database is migrated by `app`); `.url + "/api"` is what the SDK takes."""
+    started: list[GunicornServer] = []
+
+    def start(**env: object) -> GunicornServer:
+        server = GunicornServer({**worker_env, **{k: str(v) for k, v in env.items()}},
+                                threads=20)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def shell_worker(start_worker, worker_env):
+    """One real worker for shell tasks and commands."""
+    return start_worker(env=dict(worker_env))
