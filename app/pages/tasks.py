@@ -12,6 +12,7 @@ value.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from flask import request
@@ -35,11 +36,26 @@ from app.pages.page_forms import (
 )
 from app.services import dependencies, executions, projects, tasks
 from app.services.access import get_project, get_task
+from app.services.durations import format_duration, run_seconds
 from app.services.task_status import ACTIVE, manual_targets
 
 FORM_PAGE = "pages/tasks/form.html"
 DETAIL_PAGE = "pages/tasks/detail.html"
 EXECUTIONS_SHOWN = 20
+
+
+@bp.app_template_filter("seconds_since")
+def seconds_since(value: str | None) -> float | None:
+    """Seconds from an ISO time of a service dict until now (a running task's time so far,
+    the base `static/js/live_time.js` keeps counting from)."""
+    return run_seconds(datetime.fromisoformat(value.replace("Z", "+00:00")), None) \
+        if value else None
+
+
+@bp.app_template_filter("hms")
+def hms(seconds: float | None) -> str:
+    """Seconds as the API writes durations (HH:MM:SS), "—" for none."""
+    return format_duration(seconds) or "—"
 
 
 def multiline(value: str | None) -> str | None:

@@ -13,7 +13,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 
 from app.errors import AppError, ValidationFailed, iso, utcnow
 from app.extensions import db
@@ -32,8 +32,26 @@ from app.services.task_status import ACTIVE
 RECENT_RUNS = 50
 
 
-def serialize(ex: TaskExecution) -> dict[str, Any]:
-    """An execution as the API shows it (without its output)."""
+# A task's runs in the order they were created; the id breaks ties, so the order (and every
+# run number) is the same on every read.
+RUN_ORDER = (TaskExecution.created_at, TaskExecution.id)
+
+
+def run_number(ex: TaskExecution) -> int:
+    """The run's number among its task's runs (#1, #2, ...), retries included: how many runs of
+    the task were created before it, plus one. Computed, not stored: executions are never
+    deleted and their creation time never changes, so the number is stable, and runs created
+    at the same moment (a double click) still get different numbers."""
+    earlier = select(func.count()).select_from(TaskExecution).where(
+        TaskExecution.task_id == ex.task_id,
+        or_(TaskExecution.created_at < ex.created_at,
+            and_(TaskExecution.created_at == ex.created_at, TaskExecution.id < ex.id)))
+    return (db.session.scalar(earlier) or 0) + 1
+
+
+def serialize(ex: TaskExecution, number: int | None = None) -> dict[str, Any]:
+    """An execution as the API shows it (without its output); `number` is its run number
+    when the caller knows it (lists), else it is read (`run_number`)."""
     seconds = lifecycle.duration_seconds(ex)
     claude = None
     if ex.executor == "claude":
@@ -44,6 +62,7 @@ def serialize(ex: TaskExecution) -> dict[str, Any]:
     return {
         "id": str(ex.id), "execution_id": str(ex.id), "task_id": str(ex.task_id),
         "project_id": str(ex.project_id), "status": ex.status, "queue": ex.queue,
+        "run_number": number if number is not None else run_number(ex),
         "attempt": ex.attempt, "retry_attempt": ex.attempt,
         "retry_of": str(ex.retry_of) if ex.retry_of else None,
         "executor": ex.executor, "command": ex.command,
@@ -170,7 +189,8 @@ def _latest(task_id: uuid.UUID, statuses: tuple[str, ...] | None = None) -> Task
 def _queued_answer(task: Task, ex: TaskExecution) -> dict[str, Any]:
     pos = queues.position("execution", ex.id, ex.queue)
     return {"task_id": str(task.id), "execution_id": str(ex.id), "status": ex.status,
-            "queue": ex.queue, "attempt": ex.attempt, "queue_position": pos,
+            "queue": ex.queue, "run_number": run_number(ex), "attempt": ex.attempt,
+            "queue_position": pos,
             "estimated_start_time": iso(estimate_start(pos))}
 
 
@@ -258,13 +278,19 @@ def stop_running(ex: TaskExecution, reason: str | None, user: User) -> None:
 
 def list_for_task(task_id: uuid.UUID, user: User, page: int, page_size: int,
                   order: str = "desc") -> dict[str, Any]:
+    """A page of the task's runs, newest first (or oldest with `order="asc"`), each with its
+    run number: the page is a contiguous stretch of `RUN_ORDER`, so the first run's number
+    gives all the others (one query, not one per run)."""
     task = access.get_task(task_id, user)
-    column = TaskExecution.created_at
+    newest_first = order != "asc"
     query = select(TaskExecution).where(TaskExecution.task_id == task.id).order_by(
-        column.asc() if order == "asc" else column.desc())
+        *(c.desc() if newest_first else c.asc() for c in RUN_ORDER))
     result = paginate(query, page, page_size)
-    return result.to_dict(serialize, f"/api/tasks/{task.id}/executions",
-                          {"order": order})
+    first = run_number(result.items[0]) if result.items else 0
+    numbers = {id(ex): first - i if newest_first else first + i
+               for i, ex in enumerate(result.items)}
+    return result.to_dict(lambda ex: serialize(ex, numbers[id(ex)]),
+                          f"/api/tasks/{task.id}/executions", {"order": order})
 
 
 def get(execution_id: uuid.UUID, user: User, after_seq: int = 0,

@@ -91,8 +91,9 @@ def transition_fields(old: str, new: str, started_at: datetime | None, progress:
         fields["completed_at"] = None
         if new == "pending":
             fields["progress_percentage"] = 0
-    if new == "completed":
+    if new in TERMINAL:  # when it ended, however it ended (the pages' "Finished")
         fields["completed_at"] = now
+    if new == "completed":
         fields["progress_percentage"] = 100
     if new in TERMINAL and started_at is not None:
         fields["actual_duration"] = max(int((now - started_at).total_seconds()), 0)
@@ -181,6 +182,6 @@ def _announce(task_id: uuid.UUID, project_id: uuid.UUID, old: str, fields: dict[
     scope = {"project_id": project_id, "task_id": task_id, "user_id": user_id}
     events.emit("task.updated", data, **scope)
     if new in ("completed", "failed"):
-        finished = {**data, "completed_at": iso(fields.get("completed_at") or now),
+        finished = {**data, "completed_at": iso(fields["completed_at"]),
                     "duration": format_duration(fields.get("actual_duration"))}
         events.emit(f"task.{new}", finished, **scope)

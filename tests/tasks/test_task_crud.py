@@ -7,11 +7,13 @@ import uuid
 
 import pytest
 
+from app.errors import utcnow
 from app.extensions import db, get_redis
 from app.models.audit import AuditLog
 from app.models.execution import TaskExecution
 from app.models.task import Task
 from app.services.events import EVENTS_CHANNEL
+from app.services.task_status import change_status
 from tests import factories
 from tests.live import wait_for
 
@@ -195,6 +197,26 @@ def test_status_transitions_and_timestamps(api_for, developer, project):
     reopened = api.ok("put", url, {"status": "pending"})
     assert reopened["completed_at"] is None and reopened["progress_percentage"] == 0
     assert api.error("put", url, {"status": "bogus"})[:2] == (422, "VALIDATION_ERROR")
+
+
+def test_every_final_status_records_when_it_ended(api_for, developer, project):
+    """`completed_at` is when the task reached a final status, however it ended (the pages
+    show it as "Finished"); re-opening clears it."""
+    api = api_for(developer)
+    task = new_task(api, project)
+    url = f"/api/tasks/{task['id']}"
+    cancelled = api.ok("put", url, {"status": "cancelled"})
+    assert cancelled["completed_at"] is not None and cancelled["progress_percentage"] == 0
+    assert api.ok("put", url, {"status": "pending"})["completed_at"] is None
+    failed = factories.task(project, developer, status="running", started_at=utcnow())
+    db.session.add(TaskExecution(task_id=failed.id, project_id=project.id, status="failed"))
+    db.session.commit()
+    row = db.session.get(Task, failed.id)
+    change_status(row, "failed", None)
+    db.session.commit()
+    shown = api.ok("get", f"/api/tasks/{failed.id}")
+    assert shown["status"] == "failed" and shown["completed_at"] is not None
+    assert shown["actual_duration"] is not None
 
 
 @pytest.mark.parametrize("target", ["running", "queued"])
