@@ -30,7 +30,7 @@ from app.realtime.routing import EventRouting
 from app.realtime.socket_core import SocketCore
 from app.realtime.subscriber import Item, Subscriber
 from app.realtime.transport import POLICY_VIOLATION, Transport
-from app.security import check_permissions, is_revoked
+from app.security import check_permissions, claims_revoked, token_refusal
 from app.services import access, session_activity
 from app.services import metrics as shared_metrics
 
@@ -63,6 +63,7 @@ class ClientConnection(OutputStreams, EventRouting, SocketCore):
         self.user_id: str | None = None
         self.token_exp: float = 0.0
         self.jti: str | None = None
+        self.claims: dict[str, Any] = {}  # of the token the socket runs on (app.security rules)
         self.projects: set[str] = set()
         self.task_ids: set[str] = set()
         self.task_projects: set[str] = set()
@@ -239,7 +240,7 @@ class ClientConnection(OutputStreams, EventRouting, SocketCore):
         if claims.get("type") != "access":
             raise ProtocolError("AUTH_TOKEN_INVALID", "An access token is required",
                                 close=close)
-        if is_revoked(claims["jti"]):
+        if claims_revoked(claims):
             raise ProtocolError("AUTH_TOKEN_INVALID", "Token has been revoked", close=close)
         return claims
 
@@ -248,15 +249,17 @@ class ClientConnection(OutputStreams, EventRouting, SocketCore):
             claims = self._decode(msg.token, close=False)
             if claims["sub"] != self.user_id:
                 raise ProtocolError("AUTH_TOKEN_INVALID", "Token belongs to another user")
-            self.token_exp, self.jti = float(claims["exp"]), claims["jti"]
+            refusal = token_refusal(claims, self._user())
+            if refusal is not None:
+                raise ProtocolError(refusal.code, refusal.message)
+            self.token_exp, self.jti, self.claims = float(claims["exp"]), claims["jti"], claims
             self._send(self._authenticated())
             return
         claims = self._decode(msg.token, close=True)
         user = _load_user(claims["sub"])
-        if user is None:
-            raise ProtocolError("AUTH_TOKEN_INVALID", "Token user no longer exists", close=True)
-        if user.is_disabled:
-            raise ProtocolError("AUTH_ACCOUNT_DISABLED", close=True)
+        refusal = token_refusal(claims, user)  # gone, disabled, or issued before a password change
+        if refusal is not None:
+            raise ProtocolError(refusal.code, refusal.message, close=True)
         try:
             session = session_activity.open_for_socket(_parse_uuid(self.session_ref), user)
         except AppError as exc:
@@ -268,7 +271,7 @@ class ClientConnection(OutputStreams, EventRouting, SocketCore):
                                 {"limit": cap}, close=True)
         self.user_id, self.session_id = str(user.id), str(session.id)
         self.sub.user_id, self.sub.session_id = self.user_id, self.session_id
-        self.token_exp, self.jti = float(claims["exp"]), claims["jti"]
+        self.token_exp, self.jti, self.claims = float(claims["exp"]), claims["jti"], claims
         self.username = user.username
         session_activity.record_connected(session.id, user.id, self.sub.id, self.remote)
         self._send(self._authenticated(), feed.maintenance_now())
@@ -350,22 +353,23 @@ class ClientConnection(OutputStreams, EventRouting, SocketCore):
     # ------------------------------------------------------------ periodic checks
 
     def _recheck(self) -> None:
-        """Expired or revoked token, disabled account, deleted session: end the socket."""
+        """Expired or revoked token (or login), disabled account, password changed since the
+        token was issued (app.security.token_refusal): end the socket."""
         if time.time() >= self.token_exp:
             self._send(protocol.error("AUTH_TOKEN_INVALID",
                                       "Token has expired; reconnect with a new one"))
             raise Close(POLICY_VIOLATION, "token expired")
         try:
-            revoked = is_revoked(self.jti or "")
-            user = self._user()
+            revoked = claims_revoked(self.claims)
+            refusal = token_refusal(self.claims, self._user())
         finally:
             db.session.remove()
         if revoked:
             self._send(protocol.error("AUTH_TOKEN_INVALID", "Token has been revoked"))
             raise Close(POLICY_VIOLATION, "token revoked")
-        if user is None or user.is_disabled:
-            self._send(protocol.error("AUTH_ACCOUNT_DISABLED"))
-            raise Close(POLICY_VIOLATION, "account disabled")
+        if refusal is not None:
+            self._send(protocol.error(refusal.code, refusal.message))
+            raise Close(POLICY_VIOLATION, refusal.code)
 
     def _user(self) -> User | None:
         return _load_user(self.user_id) if self.user_id else None
