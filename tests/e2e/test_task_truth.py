@@ -1,12 +1,14 @@
 """Task and run truth on the pages, in a real Chromium against a live server and real workers
 (issue 10): run numbers count every run of a task, retries included, the same on the task page,
 the viewer and the API; progress and duration are live while a run runs and "Finished" has a
-time however a run ended (point 21); the dependency picker keeps searching after its first
-answer (point 23)."""
+time however a run ended (point 21); a run that streams past 500 lines keeps line 1 reachable,
+every line once (point 20b); the dependency picker keeps searching after its first answer
+(point 23)."""
 
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from playwright.sync_api import expect
@@ -151,6 +153,76 @@ def test_progress_and_duration_are_live_while_running(app, page_for, developer, 
             "data-ticking", re.compile(".*"))
     expect(row).not_to_have_attribute("data-ticking", re.compile(".*"), timeout=WAIT)
     assert viewer.evaluate("window.samePage") and task_page.evaluate("window.samePage")
+
+
+# ---------------------------------------------------------------- point 20b
+
+def _shown_seqs(page, run_id: str) -> list[int]:
+    return page.eval_on_selector_all(f"#out-{run_id}-log [data-seq]",
+                                     "els => els.map(e => Number(e.dataset.seq))")
+
+
+def _stored_lines(app, run_id: str) -> int:
+    from sqlalchemy import func, select
+
+    from app.models.execution import OutputLine
+
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(OutputLine).where(
+            OutputLine.owner_id == uuid.UUID(run_id))) or 0
+
+
+def _load_all_earlier(page, run_id: str) -> None:
+    """Click "Load earlier lines" until there is nothing earlier (each click waits for its
+    lines: the button it replaces goes away)."""
+    for _ in range(20):
+        holder = page.locator(f"#out-{run_id}-earlier")
+        if holder.count() == 0:
+            return
+        before = _shown_seqs(page, run_id)[0]
+        holder.locator("button").click()
+        expect(page.locator(f'#out-{run_id}-log [data-seq="{before - 1}"]')).to_be_attached(
+            timeout=WAIT)
+    raise AssertionError("Load earlier never reached the first line")
+
+
+# 600 stdout lines and 60 stderr ones, in bursts (several live batches), then a pause so a
+# page can be opened mid-run past 500 lines, then 100 more.
+LONG = ("for i in $(seq 1 600); do echo line $i; [ $((i % 10)) = 0 ] && echo err $i >&2; "
+        "[ $((i % 100)) = 0 ] && sleep 0.2; done; sleep 2; "
+        "for i in $(seq 601 700); do echo line $i; done")
+TOTAL = 760
+
+
+@pytest.mark.parametrize("opened", ["before the run", "mid-run past 500 lines"])
+def test_a_live_run_past_500_lines_keeps_line_1(app, page_for, developer, start_worker,
+                                                 opened):
+    """Issue 10, point 20b: whether the page watched the run from its start or was opened
+    after 500 lines, every line ends up shown exactly once, in order, from line 1 — directly
+    or through "Load earlier lines" — and line 1 can be scrolled into view."""
+    task = _shell_task(app, developer, LONG, title="Chatty")
+    start_worker()
+    page = page_for(developer, f"/tasks/{task.id}")
+    page.click(f"#task-{task.id}-execute")
+    page.wait_for_url(re.compile(rf"/executions/{UUID}$"))
+    run_id = page.url.rsplit("/", 1)[1]
+    if opened != "before the run":
+        wait_for(lambda: _stored_lines(app, run_id) > 550, 30, 0.05, "550 lines")
+        page.reload()
+        shown = _shown_seqs(page, run_id)
+        assert len(shown) <= 500 and shown == list(range(shown[0], shown[-1] + 1))
+        assert shown[0] > 1                                   # the tail only, at first
+        expect(page.locator(f"#out-{run_id}-earlier button")).to_contain_text(
+            f"before {shown[0]}")
+    expect(page.locator(f"#run-{run_id}-status")).to_have_text("completed", timeout=60000)
+    wait_for(lambda: _shown_seqs(page, run_id)[-1:] == [TOTAL], 15, 0.1, "the last line")
+    _load_all_earlier(page, run_id)
+    assert _shown_seqs(page, run_id) == list(range(1, TOTAL + 1))   # each once, in order
+    first = page.locator(f'#out-{run_id}-log [data-seq="1"]')
+    expect(first).to_have_text(re.compile(r"^\s*1\s*line 1$"))
+    page.locator(f"#out-{run_id}-scroll").evaluate("el => { el.scrollTop = 0; }")
+    expect(first).to_be_in_viewport()
+    assert _stored_lines(app, run_id) == TOTAL
 
 
 # ---------------------------------------------------------------- point 23
