@@ -5,16 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from app.api.common import blueprint, endpoint
-from app.api.schemas import CancelBody, OutputQuery
+from app.api.schemas import NO_NUL, PATH_RULES, CancelBody, OutputQuery
 from app.api.validation import Body, Path, Query, Response
 from app.errors import envelope
 from app.request_hooks import maintenance_exempt
 from app.security import current_user
 from app.services import command_safety, command_suggestions
 from app.services import commands as command_service
+
+NAME_MAX = 255  # bytes in one path part (Linux NAME_MAX)
 
 bp = blueprint("api_commands", "/api/commands", "Commands",
                "Command lines run on workers, their output, validation and suggestions")
@@ -25,15 +27,25 @@ class CommandPath(Path):
 
 
 class CommandExecuteBody(Body):
-    command: str = Field(..., min_length=1, max_length=10000)
+    command: str = Field(..., min_length=1, max_length=10000, pattern=NO_NUL)
     working_directory: str | None = Field(None, max_length=1000,
-                                          description="Relative to the project's workspace")
+                                          description="Relative to the project's workspace",
+                                          json_schema_extra=PATH_RULES)
     timeout: int | None = Field(None, ge=1, le=86400, description="Seconds")
     environment: dict[str, str] | None = None
     stream_output: bool = True
     project_id: uuid.UUID | None = None
     session_id: uuid.UUID | None = None
     force: bool = Field(False, description="Admins only: run a command found unsafe")
+
+    @field_validator("working_directory")
+    @classmethod
+    def _part_lengths(cls, value: str | None) -> str | None:
+        """A part longer than a file name can be made the directory check fail (ENAMETOOLONG,
+        a 500): refuse it here with the reason."""
+        if value and any(len(part.encode()) > NAME_MAX for part in value.split("/")):
+            raise ValueError(f"each part of the path is at most {NAME_MAX} bytes")
+        return value
 
 
 class ValidateBody(Body):

@@ -21,11 +21,13 @@ def blueprint(name: str, prefix: str, tag: str, description: str = "") -> APIBlu
 
 def endpoint(bp: APIBlueprint, method: str, rule: str, *, auth: str | Iterable[str],
              summary: str, data: type[BaseModel] | None = None, status: int = 200,
-             errors: Iterable[int] = (), description: str | None = None) -> Callable:
+             errors: Iterable[int] = (), description: str | None = None,
+             data_statuses: Iterable[int] = ()) -> Callable:
     """Register `func` on `bp`, enforcing `auth` before validation and documenting it.
 
     `auth` is PUBLIC, REFRESH, ANY_TOKEN, or one or more permissions ("read", "write",
-    "execute", "admin").
+    "execute", "admin"). `data_statuses` are other statuses whose body is the same data
+    envelope (e.g. a health report answered with 503), not an error.
     """
 
     def register(func: Callable) -> Callable:
@@ -40,6 +42,7 @@ def endpoint(bp: APIBlueprint, method: str, rule: str, *, auth: str | Iterable[s
             codes |= {401, 403}
         responses: dict[Any, Any] = {status: envelope_of(data)}
         responses.update({code: ErrorEnvelope for code in sorted(codes)})
+        responses.update({code: envelope_of(data) for code in data_statuses})
         options = {"summary": summary, "responses": responses,
                    "security": [] if auth == PUBLIC else BEARER}
         if description or func.__doc__:

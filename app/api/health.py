@@ -36,7 +36,7 @@ def health():
 
 
 @endpoint(bp, "get", "/detailed", auth=PUBLIC, summary="Detailed health check",
-          data=DetailedHealthData, errors=[503])
+          data=DetailedHealthData, data_statuses=[503])
 def detailed():
     """Database, Redis, workers and websockets checked for real; 503 unless all are healthy."""
     report, status = health_service.detailed()

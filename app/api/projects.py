@@ -13,7 +13,7 @@ from flask import request
 from pydantic import Field
 
 from app.api.common import blueprint, endpoint
-from app.api.schemas import Deleted, PageOf, PageQuery
+from app.api.schemas import NAME_RULES, TEXT_RULES, Deleted, PageOf, PageQuery, listing
 from app.api.tasks import TaskFilterQuery, TaskSummary, task_page
 from app.api.validation import Body, Path, Query, Response
 from app.errors import envelope
@@ -25,17 +25,29 @@ bp = blueprint("api_projects", "/api/projects", "Projects",
                "Projects, their tasks, clones and analytics")
 
 
+PROJECT_STATUSES = ("active", "archived", "completed")
+
+
+LIMITS_RULES = {"additionalProperties": False, "properties": {
+    "max_tasks": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+    "max_concurrent_tasks": {"type": "integer", "minimum": 1, "maximum": 1_000},
+    "storage_limit": {"type": "string", "examples": ["500MB"], "pattern": (
+        r"^\s*0*[1-9][0-9]{0,5}(?:\.[0-9]{1,3})?\s*(?:[Bb]|[KkMmGgTt][Bb])\s*$")},
+}}
+
+
 class ProjectFields(Body):
-    name: str | None = Field(None, description="1-200 characters")
-    description: str | None = None
+    name: str | None = Field(None, description="1-200 characters", json_schema_extra=NAME_RULES)
+    description: str | None = Field(None, json_schema_extra=TEXT_RULES)
     settings: dict[str, Any] | None = Field(None, description="Any JSON object (10 KB); "
                                             "`members`: user ids sharing the project")
     resource_limits: dict[str, Any] | None = Field(None, description="max_tasks, "
-                                                   "max_concurrent_tasks, storage_limit")
+                                                   "max_concurrent_tasks, storage_limit",
+                                                   json_schema_extra=LIMITS_RULES)
 
 
 class ProjectCreateBody(ProjectFields):
-    name: str = Field(..., description="1-200 characters")
+    name: str = Field(..., description="1-200 characters", json_schema_extra=NAME_RULES)
 
 
 class ProjectUpdateBody(ProjectFields):
@@ -43,14 +55,16 @@ class ProjectUpdateBody(ProjectFields):
 
 
 class ProjectListQuery(PageQuery):
-    status: str | None = Field(None, description="active, archived, completed (comma-separated)")
+    status: str | None = Field(None, description="active, archived, completed (comma-separated)",
+                               json_schema_extra={"pattern": listing(PROJECT_STATUSES)})
     created_by: uuid.UUID | None = None
     search: str | None = Field(None, max_length=200, description="Words in name or description")
     sort: Literal["name", "created_at", "updated_at"] = "created_at"
 
 
 class CloneBody(Body):
-    name: str | None = Field(None, description="Default: '<name> (copy)'")
+    name: str | None = Field(None, description="Default: '<name> (copy)'",
+                             json_schema_extra=NAME_RULES)
     include_tasks: bool = False
     include_settings: bool = True
 

@@ -78,6 +78,30 @@ class CancelBody(Body):
         return {} if data is None else data
 
 
+# Field shapes the services check (with their own precise codes, for the API, the pages and
+# the sockets alike), stated in the document as JSON Schema so that what it calls valid is
+# accepted -- schemathesis holds the two together. `json_schema_extra` only documents.
+NO_NUL = r"^[^\x00]*$"
+NON_BLANK = r"^[^\x00]*[^\s\x00\x1c-\x1f][^\x00]*$"  # something left after trimming
+NAME_RULES = {"minLength": 1, "maxLength": 200, "pattern": NON_BLANK}
+TEXT_RULES = {"maxLength": 10_000, "pattern": NO_NUL}
+TAGS_RULES = {"maxItems": 20, "items": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,50}$"}}
+DURATION_RULES = {"pattern": r"^\d{1,6}:[0-5]\d:[0-5]\d$"}
+# Relative (no leading / or ~, no ".." part), each part a file name the system can hold
+# (255 bytes: 63 characters of any width).
+_PART = r"(?:[^/.\x00][^/\x00]{0,62}|\.[^/.\x00][^/\x00]{0,61}|\.\.[^/\x00]{1,61}|\.?)"
+_FIRST = r"(?:[^/.~\x00][^/\x00]{0,62}|\.[^/.\x00][^/\x00]{0,61}|\.\.[^/\x00]{1,61}|\.)"
+
+
+def listing(values: tuple[str, ...]) -> str:
+    """The pattern of a comma-separated list of `values` (spaces around items allowed; empty
+    is no filter)."""
+    one = "(?:" + "|".join(values) + ")"
+    return rf"^\s*(?:{one}\s*(?:,\s*{one}\s*)*)?$"
+
+
+PATH_RULES = {"maxLength": 1000, "pattern": f"^(?:{_FIRST}(?:/{_PART})*)?$"}
+
 Priority = Literal["high", "normal", "low", "high_priority", "normal_priority", "low_priority"]
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 

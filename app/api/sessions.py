@@ -6,14 +6,13 @@ Routes parse and delegate to `app.services.sessions` (lifetime, snapshots, resto
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field
 
 from app.api.common import blueprint, endpoint
 from app.api.schemas import Deleted, PageQuery
-from app.api.validation import Body, Path, Response
+from app.api.validation import Body, IsoDateTime, Path, Response
 from app.errors import envelope
 from app.security import current_user
 from app.services import sessions
@@ -44,7 +43,7 @@ class SessionHistoryQuery(PageQuery):
 
 
 class RestoreBody(Body):
-    restore_point: datetime = Field(..., description="ISO 8601; not before the session's "
+    restore_point: IsoDateTime = Field(..., description="ISO 8601; not before the session's "
                                     "creation")
     include_tasks: bool = True
     include_settings: bool = True

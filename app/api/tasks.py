@@ -8,43 +8,61 @@ dependencies), which the pages call too.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any, Literal
 
 from flask import request
 from pydantic import BaseModel, Field
 
 from app.api.common import blueprint, endpoint
-from app.api.schemas import Message, PageOf, PageQuery
-from app.api.validation import Body, Path, Response
+from app.api.schemas import (
+    DURATION_RULES,
+    NAME_RULES,
+    PATH_RULES,
+    TAGS_RULES,
+    TEXT_RULES,
+    Message,
+    PageOf,
+    PageQuery,
+    listing,
+)
+from app.api.validation import Body, IsoDateTime, Path, Response
 from app.errors import envelope
+from app.models.task import TASK_STATUSES
 from app.security import current_user
 from app.services import bulk, dependencies, task_query, tasks
 from app.services.validation import PRIORITY_MAX, PRIORITY_MIN, parse_id
 
 bp = blueprint("api_tasks", "/api/tasks", "Tasks", "Tasks, their history and dependencies")
 
+TAG_LIST = r"^\s*(?:[A-Za-z0-9_.-]{1,50}\s*(?:,\s*[A-Za-z0-9_.-]{1,50}\s*)*)?$"
 SortField = Literal["created_at", "updated_at", "priority", "title", "status", "completed_at"]
 
 
 # ---------------------------------------------------------------- request models
 
 class TaskFields(Body):
-    title: str | None = Field(None, description="1-200 characters")
-    description: str | None = Field(None, description="At most 10,000 characters")
-    priority: int | None = Field(None, description="0-10, higher is more urgent (default 0)")
-    estimated_duration: str | None = Field(None, examples=["02:30:00"], description="HH:MM:SS")
+    title: str | None = Field(None, description="1-200 characters", json_schema_extra=NAME_RULES)
+    description: str | None = Field(None, description="At most 10,000 characters",
+                                    json_schema_extra=TEXT_RULES)
+    priority: int | None = Field(None, description="0-10, higher is more urgent (default 0)",
+                                 json_schema_extra={"minimum": PRIORITY_MIN,
+                                                    "maximum": PRIORITY_MAX})
+    estimated_duration: str | None = Field(None, examples=["02:30:00"], description="HH:MM:SS",
+                                           json_schema_extra=DURATION_RULES)
     assigned_to: uuid.UUID | None = Field(None, description="A user with access to the project")
-    tags: list[str] | None = Field(None, description="At most 20; 1-50 chars of [a-z0-9_.-]")
+    tags: list[str] | None = Field(None, description="At most 20; 1-50 chars of [a-z0-9_.-]",
+                                   json_schema_extra=TAGS_RULES)
     metadata: dict[str, Any] | None = Field(None, description="JSON object, at most 10 KB")
     executor: Literal["claude", "shell"] | None = Field(None, description="default claude")
-    command: str | None = Field(None, description="Required for shell; prompt for claude")
+    command: str | None = Field(None, description="Required for shell; prompt for claude",
+                                json_schema_extra=TEXT_RULES)
     working_directory: str | None = Field(None, description="Relative to the project "
-                                                            "workspace; never outside it")
+                                                            "workspace; never outside it",
+                                          json_schema_extra=PATH_RULES)
 
 
 class TaskCreateBody(TaskFields):
-    title: str = Field(..., description="1-200 characters")
+    title: str = Field(..., description="1-200 characters", json_schema_extra=NAME_RULES)
     project_id: uuid.UUID
 
 
@@ -52,18 +70,21 @@ class TaskUpdateBody(TaskFields):
     status: str | None = Field(None, description="pending|completed|failed|cancelled, along "
                                                  "the allowed transitions (queued and running "
                                                  "come only from executing the task)")
-    progress_percentage: int | None = Field(None, description="0-100")
+    progress_percentage: int | None = Field(None, description="0-100",
+                                            json_schema_extra={"minimum": 0, "maximum": 100})
 
 
 class TaskFilterQuery(PageQuery):
-    status: str | None = Field(None, description="One status or several, comma-separated")
+    status: str | None = Field(None, description="One status or several, comma-separated",
+                               json_schema_extra={"pattern": listing(TASK_STATUSES)})
     assigned_to: uuid.UUID | None = None
     priority: int | None = Field(None, ge=PRIORITY_MIN, le=PRIORITY_MAX,
                                  description="Minimum priority")
-    tags: str | None = Field(None, description="Comma-separated; tasks carrying all of them")
+    tags: str | None = Field(None, description="Comma-separated; tasks carrying all of them",
+                             json_schema_extra={"pattern": TAG_LIST})
     search: str | None = Field(None, max_length=500, description="See Search Syntax")
-    created_after: datetime | None = Field(None, description="ISO 8601, inclusive")
-    created_before: datetime | None = Field(None, description="ISO 8601, exclusive")
+    created_after: IsoDateTime | None = Field(None, description="ISO 8601, inclusive")
+    created_before: IsoDateTime | None = Field(None, description="ISO 8601, exclusive")
     sort: SortField = "created_at"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from app.api.common import blueprint, endpoint
 from app.api.validation import Body
@@ -15,19 +15,18 @@ from app.services import users as user_service
 
 bp = blueprint("api_users", "/api/users", "Users", "The caller's profile and preferences")
 
+ZONE_SHAPE = r"^(?:UTC|[A-Z][A-Za-z_]{1,20}(?:/[A-Z][A-Za-z_+-]{1,20}){1,2})$"  # must also exist
 WIDGETS = ("tasks", "projects", "performance", "queues", "activity", "commands")
 
 
-class NotificationPrefs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NotificationPrefs(Body):
     email: bool | None = None
     push: bool | None = None
     task_updates: bool | None = None
     project_updates: bool | None = None
 
 
-class DashboardLayout(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DashboardLayout(Body):
     widgets: list[Literal[WIDGETS]] | None = Field(None, max_length=len(WIDGETS))  # type: ignore[valid-type]
     columns: int | None = Field(None, ge=1, le=6)
 
@@ -36,7 +35,9 @@ class PreferencesBody(Body):
     theme: Literal["light", "dark"] | None = None
     language: str | None = Field(None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$",
                                  description="BCP 47 language, e.g. en or pt-BR")
-    timezone: str | None = Field(None, max_length=64, description="An IANA time zone name")
+    timezone: str | None = Field(None, max_length=64, description="An IANA time zone name",
+                                 examples=["Europe/Paris"],
+                                 json_schema_extra={"pattern": ZONE_SHAPE})
     notifications: NotificationPrefs | None = None
     dashboard_layout: DashboardLayout | None = None
 

@@ -22,11 +22,13 @@ import functools
 import json
 import types
 import typing
+from datetime import datetime
 from typing import Any
 
 import annotated_types
 from flask.json.provider import DefaultJSONProvider
-from pydantic import BaseModel, ConfigDict, Strict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Strict, ValidationError
+from pydantic_core import PydanticCustomError
 
 from app.errors import ValidationFailed, error_envelope
 
@@ -84,12 +86,36 @@ class Bounded(BaseModel):
                 if not kinds & {annotated_types.Ge, annotated_types.Gt}:
                     field.metadata.append(annotated_types.Ge(INT64_MIN))
                     changed = True
-            if (cls.strict_scalars and Strict not in kinds
-                    and (_int_field(field.annotation) or _bool_field(field.annotation))):
-                field.metadata.append(Strict())
-                changed = True
+            if cls.strict_scalars and Strict not in kinds:
+                if _bool_field(field.annotation):
+                    field.metadata.append(Strict())
+                    changed = True
+                elif _int_field(field.annotation):
+                    field.metadata.append(BeforeValidator(_json_integer))
+                    changed = True
         if changed:
             cls.model_rebuild(force=True)
+
+
+def _json_integer(value: Any) -> Any:
+    """A JSON Schema integer: a number with no fractional part (`5`, `5.0`); not `"5"`,
+    not `true`, not `5.5`."""
+    if isinstance(value, bool | str) or (isinstance(value, float) and not value.is_integer()):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return int(value) if isinstance(value, float) else value
+
+
+def _iso_only(value: Any) -> Any:
+    """Pydantic also takes Unix timestamps (`5`, `"0.5"`) for a datetime; the document promises
+    ISO 8601 date-times, so numbers are refused rather than read as 1970."""
+    if isinstance(value, int | float) or (isinstance(value, str)
+                                          and value.strip().lstrip("+-").replace(".", "", 1)
+                                          .isdigit()):
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2025-07-30T12:00:00Z")
+    return value
+
+
+IsoDateTime = typing.Annotated[datetime, BeforeValidator(_iso_only)]
 
 
 class _CachedSchema(Bounded):

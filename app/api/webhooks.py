@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from app.api.common import blueprint, endpoint
-from app.api.schemas import Deleted, PageOf, PageQuery
+from app.api.schemas import NO_NUL, Deleted, PageOf, PageQuery
 from app.api.validation import Body, Path, Response
 from app.errors import envelope
 from app.models.webhook import DELIVERY_STATUSES, WEBHOOK_EVENTS
@@ -25,19 +25,28 @@ bp = blueprint("api_webhooks", "/api/webhooks", "Webhooks",
 EventName = Literal[WEBHOOK_EVENTS]  # type: ignore[valid-type]
 
 
+# What the service takes, as far as a pattern can say it: http(s) to a host *name* (literal
+# addresses are checked against the refused ranges, names at each delivery).
+URL_RULES = {"pattern": r"^https?://[a-z][a-z0-9-]{0,30}(?:\.[a-z][a-z0-9-]{0,30}){0,4}"
+                        r"(?::[1-9][0-9]{0,3})?(?:/[A-Za-z0-9._~/-]{0,200})?$"}
+SECRET_RULES = {"minLength": 16, "maxLength": 255}
+
+
 class WebhookCreateBody(Body):
-    url: str = Field(..., description="http:// or https:// URL", max_length=2000)
+    url: str = Field(..., description="http:// or https:// URL", max_length=2000,
+                     json_schema_extra=URL_RULES)
     events: list[EventName] = Field(..., min_length=1, max_length=len(WEBHOOK_EVENTS))
     secret: str | None = Field(None, description="HMAC key (16-255 characters); generated and "
-                               "shown once when left out")
+                               "shown once when left out", pattern=NO_NUL,
+                               json_schema_extra=SECRET_RULES)
     active: bool = True
     description: str | None = Field(None, max_length=500)
 
 
 class WebhookUpdateBody(Body):
-    url: str | None = Field(None, max_length=2000)
+    url: str | None = Field(None, max_length=2000, json_schema_extra=URL_RULES)
     events: list[EventName] | None = Field(None, min_length=1, max_length=len(WEBHOOK_EVENTS))
-    secret: str | None = None
+    secret: str | None = Field(None, pattern=NO_NUL, json_schema_extra=SECRET_RULES)
     active: bool | None = None
     description: str | None = Field(None, max_length=500)
 
