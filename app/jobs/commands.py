@@ -77,4 +77,7 @@ def _run(cmd: CommandRun) -> str:
             log.exception("could not record the failure of command %s", cid)
         raise
     finally:
-        run_control.unregister_run(key)
+        try:
+            run_control.unregister_run(key)
+        except Exception:  # noqa: BLE001 - Redis away: its records expire or are reaped
+            log.warning("could not unregister command %s (Redis unavailable?)", cid)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from typing import Any
 import psutil
 from flask import current_app
 
-from app.extensions import db
+from app.extensions import db, get_redis
 from app.jobs.output import OutputWriter
 from app.jobs.runner import ProcessRun
 from app.services import concurrency, run_control
@@ -49,27 +50,92 @@ def wait_for_row(read: Callable[[], Any], wait: float = 5.0):
         pause = min(pause * 2, 0.02)
 
 
-def heartbeat_tick(key: str, writer: OutputWriter, project_id: uuid.UUID | None = None,
-                   execution_id: uuid.UUID | None = None) -> tuple[Callable[[], None], float]:
-    """The periodic beat of a run: Redis heartbeat, slot lease, RQ worker, DB heartbeat_at."""
-    ttl = int(setting("ENGINE_HEARTBEAT_TTL"))
-    state = {"beats": 0}
+class Beat:
+    """The heartbeat of one run, in two parts.
 
-    def tick() -> None:
-        state["beats"] += 1
+    A thread beats in Redis every `ttl / 4` seconds (heartbeat key, the run's record, the
+    project slot lease, RQ's worker and job): it goes on while the run loop waits for a stalled
+    database, so another worker's reaper never takes a healthy run for a dead one. It starts at
+    once and stops when the run is unregistered (`run_control.unregister_run`), i.e. after its
+    final state is written. Redis errors are logged once per outage; the run goes on.
+
+    Called from the run loop (every `every` seconds), it writes the database heartbeat
+    (`heartbeat_at`, every fourth call when no output batch did it): what tells a reaper that
+    the run was alive while Redis was away."""
+
+    def __init__(self, key: str, writer: OutputWriter, ttl: int,
+                 project_id: uuid.UUID | None = None, execution_id: uuid.UUID | None = None
+                 ) -> None:
+        self.key, self.writer, self.ttl = key, writer, ttl
+        self.project_id, self.execution_id = project_id, execution_id
+        self.every = max(ttl / 4.0, 0.5)
+        self.calls = 0
+        self.failing = False
+        self._redis = get_redis()
+        self._worker = current_worker
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name=f"beat {key}", daemon=True)
+        run_control.attach_beat(key, self)
+        self._thread.start()
+
+    def __call__(self) -> None:
+        self.calls += 1
+        if self.calls % 4 == 0 and not self.writer.pending:
+            self.writer.flush(heartbeat=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(5)
+
+    def _main(self) -> None:
+        while not self._stop.wait(self.every):
+            self.beat()
+
+    def beat(self) -> None:
         try:
-            run_control.heartbeat(key, ttl)
-            if project_id is not None and execution_id is not None:
-                concurrency.refresh(project_id, execution_id, ttl)
-            keepalive = getattr(current_worker, "keepalive", None)
+            run_control.heartbeat(self.key, self.ttl, client=self._redis)
+            if self.project_id is not None and self.execution_id is not None:
+                concurrency.refresh(self.project_id, self.execution_id, self.ttl,
+                                    client=self._redis)
+            keepalive = getattr(self._worker, "keepalive", None)
             if keepalive:
                 keepalive()
-        except Exception:  # noqa: BLE001 - a missed beat is logged; the run goes on
-            log.warning("heartbeat of %s failed", key, exc_info=True)
-        if state["beats"] % 4 == 0 and not writer.pending:
-            writer.flush(heartbeat=True)
+        except Exception as exc:  # noqa: BLE001 - a missed beat is logged; the run goes on
+            if not self.failing:
+                log.warning("heartbeat of %s failed (%s); the run goes on", self.key, exc)
+            self.failing = True
+            return
+        if self.failing:
+            log.info("heartbeat of %s is back", self.key)
+            self.failing = False
 
-    return tick, max(ttl / 4.0, 0.5)
+
+def heartbeat_tick(key: str, writer: OutputWriter, project_id: uuid.UUID | None = None,
+                   execution_id: uuid.UUID | None = None) -> tuple[Callable[[], None], float]:
+    """The run's `Beat` (started now) and how often the run loop should call it."""
+    beat = Beat(key, writer, int(setting("ENGINE_HEARTBEAT_TTL")), project_id, execution_id)
+    return beat, beat.every
+
+
+def cancel_check(key: str) -> Callable[[], dict | None]:
+    """The run loop's look at its cancel request. With Redis away no request can be read: the
+    run goes on (logged once per outage) and sees a cancel made after Redis is back."""
+    state = {"failing": False}
+
+    def check() -> dict | None:
+        try:
+            request = run_control.cancel_request(key)
+        except Exception as exc:  # noqa: BLE001 - Redis unreachable
+            if not state["failing"]:
+                log.warning("cancel requests of %s cannot be read (%s); the run goes on", key,
+                            exc)
+            state["failing"] = True
+            return None
+        state["failing"] = False
+        return request
+
+    return check
 
 
 def make_runner(argv: list[str], cwd: str, env: dict[str, str], writer: OutputWriter, key: str,
@@ -79,7 +145,7 @@ def make_runner(argv: list[str], cwd: str, env: dict[str, str], writer: OutputWr
     return ProcessRun(
         argv, cwd, env, writer, timeout=timeout, grace=float(setting("CANCEL_GRACE_SECONDS")),
         flush_ms=int(setting("OUTPUT_FLUSH_MS")),
-        cancel_check=lambda: run_control.cancel_request(key), tick=tick, tick_every=tick_every,
+        cancel_check=cancel_check(key), tick=tick, tick_every=tick_every,
         feed=feed, max_line=max_line or 1024 * 1024,
         drain_after_exit=float(setting("ORPHAN_DRAIN_SECONDS")), identity=identity)
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from app.jobs.output import OutputWriter
+from app.jobs.output import OutputStoreError, OutputWriter
 
 if TYPE_CHECKING:
     from app.services.run_identity import RunIdentity
@@ -46,10 +46,11 @@ class SpawnError(Exception):
 @dataclass
 class RunEnd:
     exit_code: int | None
-    reason: str  # exit | cancel | timeout | shutdown
+    reason: str  # exit | cancel | timeout | shutdown | database | ended
     cancel_reason: str | None = None
     cancelled_by: str | None = None
     duration: float = 0.0
+    detail: str | None = None  # database: what the database said
 
 
 Feed = Callable[[str, bytes], None]
@@ -75,6 +76,7 @@ class ProcessRun:
         self.drain_after_exit = drain_after_exit
         self.proc: subprocess.Popen | None = None
         self.started = 0.0
+        self.db_error: str | None = None  # the database refused the output: the run ends
 
     # ---- process ---------------------------------------------------------------------------
 
@@ -184,13 +186,13 @@ class ProcessRun:
                         pass
                 now = time.monotonic()
                 if self.writer.full or (self.writer.pending and now >= next_flush):
-                    self.writer.flush()
+                    self._store(self.writer.flush)
                     next_flush = now + self.flush_every
                 if now < next_check:
                     continue
                 next_check = now + CHECK_INTERVAL
                 if now >= next_tick:
-                    self.tick()
+                    self._store(self.tick)
                     next_tick = now + self.tick_every
                 leader_done = self.proc.poll() is not None
                 if kill_at is None:
@@ -234,14 +236,30 @@ class ProcessRun:
             for pipe in (self.proc.stdout, self.proc.stderr):
                 pipe.close()
         self.proc.wait()
-        self.writer.flush()
+        self._store(self.writer.flush)
         end.exit_code = self.proc.returncode
         end.duration = time.monotonic() - self.started
+        if self.db_error is not None and end.reason != "database":
+            end.reason, end.detail = "database", self.db_error
         return end
+
+    def _store(self, step: Callable[[], object]) -> None:
+        """A step that writes to the database (a flush, the heartbeat); once the database has
+        refused output past the writer's retry window, the run ends (DATABASE_ERROR)."""
+        if self.db_error is not None:
+            return
+        try:
+            step()
+        except OutputStoreError as exc:
+            self.db_error = str(exc)
 
     def _should_stop(self, now: float) -> RunEnd | None:
         if SHUTDOWN.is_set():
             return RunEnd(None, "shutdown")
+        if self.db_error is not None:
+            return RunEnd(None, "database", detail=self.db_error)
+        if self.writer.final:  # ended elsewhere (a cancel or a reaper wrote its final state)
+            return RunEnd(None, "ended")
         if self.timeout and now - self.started > self.timeout:
             return RunEnd(None, "timeout")
         request = self.cancel_check()

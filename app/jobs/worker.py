@@ -12,6 +12,12 @@ On top of rq's SimpleWorker:
   so) and the worker exits. Nothing lingers.
 - a maintenance thread queues due automatic retries every second and runs the reaper (lost
   runs of dead workers, expired project slots) on start and every ENGINE_REAPER_INTERVAL.
+- Redis going away never ends the worker: every step of its loop (heartbeat, suspension
+  check, dequeue, RQ's bookkeeping around a job, maintenance) waits and tries again, logging
+  once per outage; a run in progress goes on (app.jobs.common). When Redis is back the worker
+  registers again if Redis lost its record (restarted without its data), so health and the
+  dashboard see it without a restart; a job RQ could not start or record is the reaper's
+  (app.jobs.reaper.requeue_stranded).
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ from app.jobs.runner import SHUTDOWN
 log = logging.getLogger(__name__)
 DEQUEUE_BLOCK = 1
 HEARTBEAT_EVERY = 1.0
+REGISTRATION_CHECK = 10.0  # seconds between looks at whether Redis still knows this worker
+REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 _OWN_JOBS = frozenset({"app.jobs.tasks.run_execution", "app.jobs.commands.run_command",
                        "app.jobs.webhooks.fanout_event", "app.jobs.webhooks.deliver"})
 # Pop the first job of the first queue (in priority order) that is not paused, and read its
@@ -74,15 +82,48 @@ class AppWorker(SimpleWorker):
     _pop_script = None
     _maintenance: threading.Thread | None = None
     _stop_maintenance = threading.Event()
+    _redis_down_since: float | None = None
+    _last_registration_check = float("-inf")
+
+    # ---- Redis outages ---------------------------------------------------------------------
+
+    def _redis_lost(self, exc: Exception, where: str) -> None:
+        if self._redis_down_since is None:
+            self._redis_down_since = time.monotonic()
+            log.error("worker %s: Redis unavailable (%s: %s); waiting for it", self.name, where,
+                      exc)
+
+    def _redis_back(self) -> None:
+        """After an outage, or now and then: register again when Redis no longer knows this
+        worker (restarted without its data, or its key expired meanwhile)."""
+        now = time.monotonic()
+        if self._redis_down_since is None and now - self._last_registration_check < \
+                REGISTRATION_CHECK:
+            return
+        self._last_registration_check = now
+        if not self.connection.hexists(self.key, "birth"):
+            self.connection.delete(self.key)  # a heartbeat may have left a partial record
+            self.register_birth()
+            self.set_state(self.get_state())
+            log.warning("worker %s: Redis had lost this worker's record; registered again",
+                        self.name)
+        if self._redis_down_since is not None:
+            log.warning("worker %s: Redis is back after %.1f s", self.name,
+                        now - self._redis_down_since)
+            self._redis_down_since = None
 
     # ---- jobs ------------------------------------------------------------------------------
 
     def execute_job(self, job, queue):
-        execution = self.prepare_execution(job)
-        self._current = (job, execution)
         common.current_worker = self
         try:
+            execution = self.prepare_execution(job)
+            self._current = (job, execution)
             self.perform_job(job, queue, execution)
+        except REDIS_ERRORS as exc:
+            # RQ could not start or record the job. The run's own state is in the database;
+            # a run left queued is queued again by the reaper.
+            self._redis_lost(exc, f"job {job.id}")
         finally:
             self._current = None
         # Not set IDLE here (SimpleWorker does): the next dequeue does it when it finds no job
@@ -102,10 +143,14 @@ class AppWorker(SimpleWorker):
         now = time.monotonic()
         if timeout is None and now - self._last_beat < HEARTBEAT_EVERY:
             return None
-        with self.connection.pipeline() as pipe:
-            super().heartbeat(timeout, pipe)
-            pipe.execute()
         self._last_beat = now
+        try:
+            with self.connection.pipeline() as pipe:
+                super().heartbeat(timeout, pipe)
+                pipe.execute()
+            self._redis_back()
+        except REDIS_ERRORS as exc:
+            self._redis_lost(exc, "heartbeat")
         return None
 
     def check_for_suspension(self, burst: bool) -> None:
@@ -115,7 +160,16 @@ class AppWorker(SimpleWorker):
         if now - self._last_suspension_check < HEARTBEAT_EVERY:
             return
         self._last_suspension_check = now
-        super().check_for_suspension(burst)
+        try:
+            super().check_for_suspension(burst)
+        except REDIS_ERRORS as exc:
+            self._redis_lost(exc, "suspension check")
+
+    def run_maintenance_tasks(self):
+        try:
+            super().run_maintenance_tasks()
+        except REDIS_ERRORS as exc:
+            self._redis_lost(exc, "maintenance")
 
     def prepare_execution(self, job):
         """RQ's execution record and BUSY state, queued in a pipeline that
@@ -197,6 +251,17 @@ class AppWorker(SimpleWorker):
         return job, queue
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        """The next job; while Redis is away, wait (backing off up to 5 s) and try again."""
+        pause = 0.5
+        while True:
+            try:
+                return self._dequeue(timeout, max_idle_time)
+            except REDIS_ERRORS as exc:
+                self._redis_lost(exc, "dequeue")
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
+
+    def _dequeue(self, timeout, max_idle_time=None):
         from app.services.queues import paused_names
 
         if self.get_state() != WorkerStatus.IDLE:  # execute_job has just set it, usually
@@ -230,10 +295,6 @@ class AppWorker(SimpleWorker):
                                    connection=self.connection)
             except DequeueTimeout:
                 continue
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                log.error("worker %s: Redis unavailable (%s); retrying", self.name, exc)
-                time.sleep(1)
-                continue
             if found is None:
                 return None
             queue_key, job_id = (v.decode() if isinstance(v, bytes) else v for v in found)
@@ -255,11 +316,18 @@ class AppWorker(SimpleWorker):
     def request_stop(self, signum, frame):
         """Warm shutdown that does not wait for long runs: their process groups are stopped."""
         SHUTDOWN.set()
-        super().request_stop(signum, frame)
+        try:
+            super().request_stop(signum, frame)
+        except REDIS_ERRORS:  # noting the request in Redis failed: stop all the same
+            self._stop_requested = True
 
     def teardown(self):
         self._stop_maintenance.set()
-        super().teardown()
+        try:
+            super().teardown()
+        except REDIS_ERRORS as exc:
+            log.warning("worker %s: could not record its death (Redis unavailable: %s)",
+                        self.name, exc)
 
     # ---- maintenance thread ----------------------------------------------------------------
 
@@ -277,6 +345,7 @@ class AppWorker(SimpleWorker):
 
         assert self.app is not None
         next_reap = 0.0
+        failing = False
         while not self._stop_maintenance.is_set():
             with self.app.app_context():
                 from app.extensions import db
@@ -286,6 +355,11 @@ class AppWorker(SimpleWorker):
                     if time.monotonic() >= next_reap:
                         reaper.reap()
                         next_reap = time.monotonic() + float(setting("ENGINE_REAPER_INTERVAL"))
+                    failing = False
+                except REDIS_ERRORS as exc:
+                    if not failing:
+                        log.warning("engine maintenance waits for Redis (%s)", exc)
+                    failing = True
                 except Exception:
                     log.exception("engine maintenance round failed")
                 finally:

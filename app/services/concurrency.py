@@ -141,8 +141,12 @@ def acquire(project_id: uuid.UUID | str, execution_id: uuid.UUID | str, limit: i
     return bool(run_script(_ACQUIRE, keys, args, also=also))
 
 
-def refresh(project_id: uuid.UUID | str, execution_id: uuid.UUID | str, ttl: int) -> None:
-    get_redis().zadd(leases_key(project_id), {str(execution_id): time.time() + ttl}, xx=True)
+def refresh(project_id: uuid.UUID | str, execution_id: uuid.UUID | str, ttl: int,
+            client: redis.Redis | None = None) -> None:
+    """Extend a running run's lease; re-take it when Redis lost it (restarted without
+    persistence), so the cap still counts the run. Only the run's own heartbeat calls this, and
+    it stops before the run releases its slot, so a released lease is never taken back."""
+    (client or get_redis()).zadd(leases_key(project_id), {str(execution_id): time.time() + ttl})
 
 
 def release_and_promote(project_id: uuid.UUID | str, execution_id: uuid.UUID | str | None,

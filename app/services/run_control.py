@@ -26,6 +26,11 @@ import redis
 from app.extensions import get_redis
 
 RUNS = "engine:runs"
+# What this process runs: run key -> its record (re-announced by every heartbeat, so a Redis that
+# lost its data learns it again) and the run's heartbeat thread (app.jobs.common.Beat), stopped
+# when the run is unregistered.
+_LOCAL: dict[str, dict[str, Any]] = {}
+_BEATS: dict[str, Any] = {}
 DELAYED = "engine:delayed"
 DELAYED_QUEUE = "engine:delayed:queue"
 HOST = socket.gethostname()
@@ -55,6 +60,7 @@ def _job(key: str) -> str:
 def register_run(key: str, ttl: int, **info: Any) -> dict[str, Any]:
     """Announce that this process runs `key`; the heartbeat must be refreshed within `ttl`."""
     record = run_record(**info)
+    _LOCAL[key] = record
     pipe = get_redis().pipeline(transaction=False)
     pipe.hset(RUNS, key, json.dumps(record, default=str))
     pipe.set(_hb(key), "1", ex=max(int(ttl), 1))
@@ -77,14 +83,35 @@ def registration(key: str, ttl: int, record: dict[str, Any]) -> tuple[list[str],
 def update_run(key: str, record: dict[str, Any], pipeline: redis.client.Pipeline | None = None
                ) -> None:
     """Replace the run's record (the caller keeps it: one write, no read)."""
+    _LOCAL[key] = record
     (pipeline or get_redis()).hset(RUNS, key, json.dumps(record, default=str))
 
 
-def heartbeat(key: str, ttl: int) -> None:
-    get_redis().set(_hb(key), "1", ex=max(int(ttl), 1))
+def heartbeat(key: str, ttl: int, client: redis.Redis | None = None) -> None:
+    """Refresh the run's heartbeat and announce its record again: after Redis lost its data
+    (restarted without persistence) the run is known again from its next beat on."""
+    pipe = (client or get_redis()).pipeline(transaction=False)
+    pipe.set(_hb(key), "1", ex=max(int(ttl), 1))
+    record = _LOCAL.get(key)
+    if record is not None:
+        pipe.hset(RUNS, key, json.dumps(record, default=str))
+    pipe.execute()
+
+
+def attach_beat(key: str, beat: Any) -> None:
+    """Remember the heartbeat thread of a run of this process (stopped by `unregister_run`)."""
+    old = _BEATS.pop(key, None)
+    if old is not None:
+        old.stop()
+    _BEATS[key] = beat
 
 
 def unregister_run(key: str, pipeline: redis.client.Pipeline | None = None) -> None:
+    """Forget the run (its heartbeat thread stops first, so no beat can announce it again)."""
+    beat = _BEATS.pop(key, None)
+    if beat is not None:
+        beat.stop()
+    _LOCAL.pop(key, None)
     pipe = pipeline or get_redis().pipeline(transaction=False)
     pipe.hdel(RUNS, key)
     pipe.delete(_hb(key), _cancel(key), _job(key))

@@ -40,6 +40,13 @@ def stopped(end: RunEnd, timeout: float | None = None) -> Outcome | None:
         return Outcome(status="failed", exit_code=end.exit_code, error_code="TASK_TIMEOUT",
                        error_message=f"Timed out after {round(end.duration)} s; the process "
                                      "group was terminated")
+    if end.reason == "database":
+        return Outcome(status="failed", exit_code=end.exit_code, error_code="DATABASE_ERROR",
+                       error_message=f"The run's output could not be stored ({end.detail}); "
+                                     "its processes were terminated")
+    if end.reason == "ended":  # somebody else wrote the final state; `finish` keeps theirs
+        return Outcome(status="failed", exit_code=end.exit_code, error_code="WORKER_LOST",
+                       error_message="Ended elsewhere while it was running", retryable=False)
     if end.reason == "shutdown":
         return Outcome(status="failed", exit_code=end.exit_code, error_code="WORKER_SHUTDOWN",
                        error_message="The worker was stopped while this was running; its "
