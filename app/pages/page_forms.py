@@ -18,6 +18,7 @@ from flask import g
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from app.api.validation import loads_strict
 from app.errors import AppError, ValidationFailed
 from app.extensions import db
 from app.models.project import Project
@@ -66,8 +67,8 @@ def json_object(field: str, raw: str | None) -> dict[str, Any]:
     if raw is None or not raw.strip():
         return {}
     try:
-        value = json.loads(raw)
-    except ValueError as exc:
+        value = loads_strict(raw, field)  # depth and lone surrogates as the API checks them
+    except json.JSONDecodeError as exc:
         raise ValidationFailed(field, f"is not valid JSON ({exc.msg}, line {exc.lineno})",
                                code="VALIDATION_INVALID_FORMAT") from None
     if not isinstance(value, dict):

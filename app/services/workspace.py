@@ -19,6 +19,7 @@ from flask import current_app
 from app.errors import ValidationFailed
 
 MAX_PATH_LENGTH = 1000
+MAX_NAME_BYTES = 255  # a file name's limit on Linux file systems
 
 
 def root() -> Path:
@@ -81,6 +82,10 @@ def resolve(project_id: uuid.UUID | str | None, relative: str | None,
                                code="VALIDATION_VALUE_TOO_LONG")
     if os.path.isabs(relative) or relative.startswith("~"):
         raise ValidationFailed(field, "must be a path relative to the project workspace")
+    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES
+           for part in relative.split("/")):
+        raise ValidationFailed(field, f"each part of the path is at most {MAX_NAME_BYTES} bytes",
+                               code="VALIDATION_VALUE_TOO_LONG")
     candidate = Path(os.path.realpath(real_base / relative))
     if candidate != real_base and real_base not in candidate.parents:
         raise ValidationFailed(field, "resolves outside the project workspace")

@@ -63,3 +63,10 @@ def test_sibling_project_is_outside(project_id):
     workspace.create(other)
     with pytest.raises(ValidationFailed):
         workspace.resolve(project_id, f"../{other}")
+
+
+def test_a_path_part_longer_than_a_file_name_is_a_422(project_id):
+    with pytest.raises(ValidationFailed) as caught:
+        workspace.resolve(project_id, "a/" + "x" * 256)
+    assert caught.value.code == "VALIDATION_VALUE_TOO_LONG"
+    assert workspace.resolve(project_id, "x" * 255).name == "x" * 255
