@@ -4,13 +4,15 @@ cut to drop a client's socket the way a network does."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import threading
 from collections.abc import Iterator
 
 import pytest
 
-from tests.live import GunicornServer
+from tests.live import GunicornServer, WorkerProcess, wait_for
 
 
 class CuttableProxy:
@@ -107,10 +109,26 @@ def sdk_server(app, worker_env):
 
     yield start
     for server in started:
-        server.stop()
+        # Killed outright: a graceful stop waits 5 s for the realtime threads, and nothing
+        # of a test server needs to outlive it.
+        if server.proc is not None and server.proc.poll() is None:
+            os.killpg(server.proc.pid, signal.SIGKILL)
+            server.proc.wait(10)
 
 
 @pytest.fixture
-def shell_worker(start_worker, worker_env):
-    """One real worker for shell tasks and commands."""
-    return start_worker(env=dict(worker_env))
+def server_and_worker(app, worker_env, sdk_server):
+    """`server_and_worker(**env)`: a gunicorn server and one real worker (shell tasks and
+    commands), started side by side; returns the server."""
+    workers: list[WorkerProcess] = []
+
+    def start(**env: object) -> GunicornServer:
+        worker = WorkerProcess(dict(worker_env)).start(wait=False)
+        workers.append(worker)
+        server = sdk_server(**env)
+        wait_for(worker.registered, 30, 0.05, "the worker to register")
+        return server
+
+    yield start
+    for worker in workers:
+        worker.stop()

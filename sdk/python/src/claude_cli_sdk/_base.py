@@ -77,26 +77,25 @@ def path_id(value: Any) -> str:
 
 
 def retry_after(response: httpx.Response) -> float:
-    """Seconds to wait before retrying a 429: Retry-After (seconds or an HTTP date), else
-    X-RateLimit-Reset (epoch seconds), else one second."""
-    header = response.headers.get("Retry-After")
+    """Seconds until a 429's window resets: the later of Retry-After (seconds or an HTTP date)
+    and X-RateLimit-Reset (epoch seconds); one second when neither is sent."""
+    waits: list[float] = []
+    header = (response.headers.get("Retry-After") or "").strip()
     if header:
-        header = header.strip()
         try:
-            return max(0.0, float(header))
+            waits.append(float(header))
         except ValueError:
             try:
-                when = email.utils.parsedate_to_datetime(header)
-                return max(0.0, when.timestamp() - time.time())
+                waits.append(email.utils.parsedate_to_datetime(header).timestamp() - time.time())
             except (TypeError, ValueError):
                 pass
     reset = response.headers.get("X-RateLimit-Reset")
     if reset:
         try:
-            return max(0.0, float(reset) - time.time())
+            waits.append(float(reset) - time.time())
         except ValueError:
             pass
-    return 1.0
+    return max(0.0, *waits) if waits else 1.0
 
 
 def error_code(response: httpx.Response) -> str | None:

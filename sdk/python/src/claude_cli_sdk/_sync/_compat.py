@@ -25,7 +25,10 @@ def sleep(seconds: float) -> None:
 
 def ws_connect(url: str, open_timeout: float) -> ClientConnection:
     # compression off: output lines are small, and per-message deflate costs CPU on both ends
-    return connect(url, open_timeout=open_timeout, compression=None, max_size=2**24)
+    conn = connect(url, open_timeout=open_timeout, compression=None, max_size=2**24)
+    # The caller owns and closes it. __enter__ returns the connection itself in every
+    # websockets release >= 13, and tells 17.1+ that it is not the legacy, unmanaged use.
+    return conn.__enter__()
 
 
 def ws_recv(ws: ClientConnection, timeout: float | None) -> Any:

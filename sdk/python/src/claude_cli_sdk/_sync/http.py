@@ -21,10 +21,11 @@ TokenCallback = Callable[[str, "str | None"], None]
 class Transport:
     """One base URL, one token pair, one pooled HTTP client.
 
-    A 401 `AUTH_TOKEN_INVALID` on a request made with an access token is answered by one
-    refresh (with the refresh token) and one retry; the server refuses before doing anything,
-    so a retried write is never done twice. A 429 is retried after `Retry-After` seconds, at most
-    `max_retries` times and only while the wait is at most `max_retry_wait` seconds.
+    A 401 `AUTH_TOKEN_INVALID` on a request made with an access token is answered by a
+    refresh (with the refresh token) and a retry, at most twice; the server refuses before
+    doing anything, so a retried write is never done twice. A 429 is retried after
+    `Retry-After` seconds (a quarter second at least, doubling), at most `max_retries` times
+    and only while the wait is at most `max_retry_wait` seconds.
     """
 
     def __init__(self, base_url: str, *, token: str | None = None,
@@ -56,7 +57,7 @@ class Transport:
                 if self.access_token is None:
                     self.login(*self.credentials)
         retries = 0
-        refreshed = False
+        refreshes = 0  # two at most: a token may also expire while a 429 is waited out
         while True:
             token = self.refresh_token if auth == "refresh" else (
                 self.access_token if auth else None)
@@ -69,15 +70,16 @@ class Transport:
             except httpx.TransportError as exc:
                 raise APIConnectionError(f"{method} {url}: {exc}") from exc
             if response.status_code == 429 and retries < self.max_retries:
-                wait = _base.retry_after(response)
+                # Whole seconds round down to 0 near a window's end: never retry at once.
+                wait = max(_base.retry_after(response), 0.25 * 2**retries)
                 if wait <= self.max_retry_wait:
                     retries += 1
                     _compat.sleep(wait)
                     continue
-            if (response.status_code == 401 and auth == "access" and not refreshed
+            if (response.status_code == 401 and auth == "access" and refreshes < 2
                     and (self.refresh_token or self.credentials)
                     and _base.error_code(response) == "AUTH_TOKEN_INVALID"):
-                refreshed = True
+                refreshes += 1
                 self.refresh_after(token)
                 continue
             return _base.parse_response(response)
