@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.live import GunicornServer, WorkerProcess, wait_for
+from tests.live import GunicornServer, WorkerProcess, child_env, wait_for
 
 
 class CuttableProxy:
@@ -109,26 +109,30 @@ def sdk_server(app, worker_env):
 
     yield start
     for server in started:
-        # Killed outright: a graceful stop waits 5 s for the realtime threads, and nothing
-        # of a test server needs to outlive it.
-        if server.proc is not None and server.proc.poll() is None:
-            os.killpg(server.proc.pid, signal.SIGKILL)
-            server.proc.wait(10)
+        _kill(server)
 
 
-@pytest.fixture
-def server_and_worker(app, worker_env, sdk_server):
-    """`server_and_worker(**env)`: a gunicorn server and one real worker (shell tasks and
-    commands), started side by side; returns the server."""
-    workers: list[WorkerProcess] = []
+def _kill(server: GunicornServer) -> None:
+    """Killed outright: a graceful stop waits 5 s for the realtime threads, and nothing of a
+    test server needs to outlive it."""
+    if server.proc is not None and server.proc.poll() is None:
+        os.killpg(server.proc.pid, signal.SIGKILL)
+        server.proc.wait(10)
 
-    def start(**env: object) -> GunicornServer:
-        worker = WorkerProcess(dict(worker_env)).start(wait=False)
-        workers.append(worker)
-        server = sdk_server(**env)
+
+@pytest.fixture(scope="package")
+def stack(app, app_config) -> Iterator[GunicornServer]:
+    """The app with default settings in gunicorn plus one real worker (shell tasks and
+    commands), started side by side once for all SDK tests that need nothing special. Tests
+    make their own users and projects; the flush between tests is survived (the worker
+    registers again when Redis forgets it)."""
+    env = child_env(app_config)
+    worker = WorkerProcess(dict(env)).start(wait=False)
+    server = GunicornServer(dict(env), threads=20)
+    try:
+        server.start()
         wait_for(worker.registered, 30, 0.05, "the worker to register")
-        return server
-
-    yield start
-    for worker in workers:
+        yield server
+    finally:
+        _kill(server)
         worker.stop()

@@ -28,9 +28,9 @@ def _websocket_flags() -> list[str] | None:
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed: the JavaScript SDK is untested")
-def test_javascript_sdk_against_the_real_app(server_and_worker, sdk_server, make_user):
+def test_javascript_sdk_against_the_real_app(stack, sdk_server, make_user):
     flags = _websocket_flags()
-    main = server_and_worker()
+    main = stack
     tight = sdk_server(JWT_ACCESS_SECONDS=2, RATELIMIT_USER="3/1second")
     user = make_user(role="developer")
     env = {**os.environ, "SDK_BASE_URL": f"{main.url}/api", "SDK_TIGHT_URL": f"{tight.url}/api",

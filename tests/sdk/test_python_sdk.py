@@ -17,8 +17,8 @@ from claude_cli_sdk.models import TaskData, TaskSummary
 
 
 @pytest.fixture
-def server(sdk_server):
-    return sdk_server()
+def server(stack):
+    return stack
 
 
 def test_the_reference_calls_work_as_shown(server, make_user):

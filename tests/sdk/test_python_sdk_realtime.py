@@ -15,8 +15,8 @@ COUNTING = f"i=1; while [ $i -le {LINES} ]; do echo line $i; i=$((i+1)); sleep 0
 
 
 @pytest.fixture
-def server(server_and_worker):
-    return server_and_worker()
+def server(stack):
+    return stack
 
 
 def _login(server, user, **kwargs) -> ClaudeCliClient:
