@@ -35,6 +35,7 @@ class QueuedData(BaseModel):
     task_id: str
     execution_id: str
     status: str
+    run_number: int  # among the task's runs, in creation order, retries included
     queue_position: int | None
     estimated_start_time: str | None
 
@@ -55,6 +56,7 @@ class ExecutionData(BaseModel):
     task_id: str
     status: str
     queue: str
+    run_number: int  # among the task's runs, in creation order, retries included
     attempt: int
     exit_code: int | None
     error: dict[str, Any] | None
