@@ -81,6 +81,10 @@ def test_websocket_events_read_like_the_reference(server, make_user):
         pong = ws.recv(10)
         assert pong.type == "pong" and pong.client_timestamp == 42
 
+    with pytest.raises(NotFoundError) as exc:  # the socket's refusal, typed like REST's
+        client.websocket.connect("00000000-0000-4000-8000-000000000000").open()
+    assert exc.value.code == "SESSION_NOT_FOUND"
+
 
 def test_the_async_client_does_the_same(server, make_user):
     user = make_user(role="developer")
