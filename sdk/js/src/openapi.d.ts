@@ -234,6 +234,7 @@ export interface ExecutionData {
   id: string;
   output?: Array<Record<string, unknown>> | null;
   queue: string;
+  run_number: number;
   status: string;
   task_id: string;
 }
@@ -604,6 +605,7 @@ export interface QueuedData {
   estimated_start_time: string | null;
   execution_id: string;
   queue_position: number | null;
+  run_number: number;
   status: string;
   task_id: string;
 }
@@ -642,6 +644,7 @@ export interface RetryData {
   execution_id: string;
   queue_position: number | null;
   retry_attempt: number;
+  run_number: number;
   status: string;
   task_id: string;
 }

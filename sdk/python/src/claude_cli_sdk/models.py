@@ -193,6 +193,7 @@ class ExecutionData(Record):
     id: str
     output: list[Record] | None
     queue: str
+    run_number: int
     status: str
     task_id: str
 
@@ -353,6 +354,7 @@ class QueuedData(Record):
     estimated_start_time: str | None
     execution_id: str
     queue_position: int | None
+    run_number: int
     status: str
     task_id: str
 
@@ -372,6 +374,7 @@ class RetryData(Record):
     execution_id: str
     queue_position: int | None
     retry_attempt: int
+    run_number: int
     status: str
     task_id: str
 

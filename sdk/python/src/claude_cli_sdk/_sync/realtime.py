@@ -74,7 +74,7 @@ class WebSocket:
                     if message.type in ("authenticated", "error"):
                         break
                     self._early.append(message)
-            except (InvalidURI, ValueError) as exc:
+            except InvalidURI as exc:
                 raise ClaudeCliError(f"bad websocket URL {self.url}: {exc}") from exc
             except _DROPPED as exc:
                 self.close()
