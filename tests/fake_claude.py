@@ -63,7 +63,9 @@ def result(final: str, is_error: bool = False, subtype: str = "success", **extra
 
 
 def main(argv: list[str]) -> int:
-    prompt = argv[argv.index("-p") + 1] if "-p" in argv else ""
+    # Like the real CLI: `-p` is a switch, flags come as `--name=value` (or `--name value`),
+    # and everything after `--` is positional (the prompt).
+    prompt = argv[argv.index("--") + 1] if "--" in argv[:-1] else ""
     found = re.search(r"\[scenario:(\w+)\]", prompt)
     scenario = os.environ.get("FAKE_CLAUDE_SCENARIO") or (found.group(1) if found else "success")
     if scenario == "error":

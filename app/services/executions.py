@@ -20,7 +20,15 @@ from app.extensions import db
 from app.models.execution import TaskExecution
 from app.models.task import Task, TaskDependency
 from app.models.user import User
-from app.services import access, command_safety, environment, queues, run_control, workspace
+from app.services import (
+    access,
+    agent_settings,
+    command_safety,
+    environment,
+    queues,
+    run_control,
+    workspace,
+)
 from app.services import execution_lifecycle as lifecycle
 from app.services.durations import format_duration
 from app.services.engine_config import setting
@@ -105,8 +113,6 @@ def _check_dependencies(task: Task) -> None:
 
 def _check_plan(task: Task, user: User, options: dict[str, Any]) -> str | None:
     """Validate how the task runs; returns its working directory (relative, as stored)."""
-    from app.jobs.executors.claude import claude_args
-
     if task.executor == "shell":
         if not (task.command or "").strip():
             raise ValidationFailed("command", "a shell task needs a command",
@@ -119,7 +125,7 @@ def _check_plan(task: Task, user: User, options: dict[str, Any]) -> str | None:
                             "warnings": report.warnings, "suggestions": report.suggestions})
     else:
         try:
-            claude_args((task.meta or {}).get("claude"))
+            agent_settings.validate((task.meta or {}).get("claude"))
         except ValueError as exc:
             raise ValidationFailed("metadata.claude", str(exc)) from None
     environment.validate((task.meta or {}).get("environment"), "metadata.environment")

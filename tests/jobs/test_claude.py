@@ -44,11 +44,11 @@ def test_flags_prompt_and_cwd(client, auth, dev, project, workers):
     seen = json.loads(next(line["content"] for line in data["output"]
                            if line.get("kind") == "text"))
     argv = seen["argv"]
-    assert argv[:2] == ["-p", "Check [scenario:args]\n\nUse the flags"]
-    assert argv[2:5] == ["--output-format", "stream-json", "--verbose"]
-    for flag, value in (("--model", "opus"), ("--max-turns", "5"),
-                        ("--permission-mode", "acceptEdits"), ("--allowedTools", "Bash,Read")):
-        assert argv[argv.index(flag) + 1] == value
+    assert argv[:3] == ["-p", "--output-format=stream-json", "--verbose"]
+    assert argv[-2:] == ["--", "Check [scenario:args]\n\nUse the flags"]
+    for flag in ("--model=opus", "--max-turns=5", "--permission-mode=acceptEdits",
+                 "--allowedTools=Bash,Read"):
+        assert flag in argv[3:-2]
     assert seen["cwd"].endswith(str(project.id))
 
 
@@ -86,3 +86,14 @@ def test_missing_binary_fails_without_crashing_the_worker(client, auth, dev, pro
     shell = make_task(project, dev, "echo still alive")
     ex_id = execute(client, auth(dev), shell.id).get_json()["data"]["execution_id"]
     assert wait_final(client, auth(dev), ex_id)["status"] == "completed"
+
+
+def test_a_prompt_that_looks_like_an_option_stays_the_prompt(client, auth, dev, project,
+                                                             workers):
+    workers(1)
+    data = _run(client, auth, dev, project, "--model=evil [scenario:args]")
+    assert data["status"] == "completed"
+    seen = json.loads(next(line["content"] for line in data["output"]
+                           if line.get("kind") == "text"))
+    assert seen["argv"][-2:] == ["--", "--model=evil [scenario:args]"]
+    assert not any(arg.startswith("--model") for arg in seen["argv"][:-1])

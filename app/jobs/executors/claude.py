@@ -1,7 +1,7 @@
 """The `claude` executor: the Claude Code CLI in headless stream-json mode (CONTRACT §3).
 
-`$CLAUDE_CLI_PATH -p <prompt> --output-format stream-json --verbose` plus `--model`,
-`--max-turns`, `--permission-mode`, `--allowedTools` from the task's `metadata.claude`. Each
+`$CLAUDE_CLI_PATH -p --output-format=stream-json --verbose [flags] -- <prompt>`, the flags
+from the task's `metadata.claude` (app.services.agent_settings). Each
 stdout line that is a JSON event becomes one output line per content block with `kind`
 text | tool_use | tool_result | result | system and the structured event in `data`; anything
 else (a Node warning, stderr) is kept as a plain line. The `result` line's cost, turns,
@@ -17,41 +17,8 @@ from typing import Any
 from app.jobs.executors.shell import stopped
 from app.jobs.output import OutputWriter
 from app.jobs.runner import RunEnd
+from app.services import agent_settings
 from app.services.execution_lifecycle import Outcome
-
-PERMISSION_MODES = ("default", "acceptEdits", "bypassPermissions", "plan")
-
-
-def claude_args(options: Any) -> list[str]:
-    """CLI flags from `metadata.claude`; ValueError naming the bad field."""
-    if options is None:
-        return []
-    if not isinstance(options, dict):
-        raise ValueError("must be an object")
-    args: list[str] = []
-    model = options.get("model")
-    if model is not None:
-        if not isinstance(model, str) or not model.strip() or len(model) > 100:
-            raise ValueError("model must be a model name")
-        args += ["--model", model]
-    turns = options.get("max_turns")
-    if turns is not None:
-        if isinstance(turns, bool) or not isinstance(turns, int) or not 1 <= turns <= 1000:
-            raise ValueError("max_turns must be an integer from 1 to 1000")
-        args += ["--max-turns", str(turns)]
-    mode = options.get("permission_mode")
-    if mode is not None:
-        if mode not in PERMISSION_MODES:
-            raise ValueError(f"permission_mode must be one of {', '.join(PERMISSION_MODES)}")
-        args += ["--permission-mode", mode]
-    tools = options.get("allowed_tools", options.get("allowedTools"))
-    if tools is not None:
-        if isinstance(tools, str):
-            tools = [t for t in tools.replace(",", " ").split() if t]
-        if not isinstance(tools, list) or not all(isinstance(t, str) and t for t in tools):
-            raise ValueError("allowed_tools must be a list of tool names")
-        args += ["--allowedTools", ",".join(tools)]
-    return args
 
 
 def prompt_of(title: str, description: str | None, command: str | None) -> str:
@@ -61,8 +28,10 @@ def prompt_of(title: str, description: str | None, command: str | None) -> str:
 
 
 def argv(cli: str, prompt: str, options: Any) -> list[str]:
-    return [cli, "-p", prompt, "--output-format", "stream-json", "--verbose",
-            *claude_args(options)]
+    """`-p` (print mode), flags in `--name=value` form, then `--`: the prompt after it is the
+    one positional argument and is never read as an option, whatever it starts with."""
+    return [cli, "-p", "--output-format=stream-json", "--verbose",
+            *agent_settings.cli_args(options), "--", prompt]
 
 
 def _block_text(content: Any) -> str:
