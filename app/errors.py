@@ -54,6 +54,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "PROJECT_ACCESS_DENIED": (403, "You don't have access to this project"),
     "PROJECT_ARCHIVED": (409, "Project is archived and read-only"),
     "PROJECT_LIMIT_EXCEEDED": (409, "Project resource limits exceeded"),
+    "PROJECT_BUDGET_EXCEEDED": (409, "The project's monthly budget is spent"),
     # Other resources
     "EXECUTION_NOT_FOUND": (404, "Execution doesn't exist"),
     "COMMAND_NOT_FOUND": (404, "Command doesn't exist"),
@@ -62,6 +63,15 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "WEBHOOK_NOT_FOUND": (404, "Webhook doesn't exist"),
     "USER_NOT_FOUND": (404, "User doesn't exist"),
     "QUEUE_NOT_FOUND": (404, "Queue doesn't exist"),
+    # Git worktrees (settings.git)
+    "GIT_NOT_ENABLED": (409, "Git worktrees are not enabled for this project"),
+    "GIT_REPOSITORY_UNAVAILABLE": (409, "The project's git repository is not usable"),
+    "WORKTREE_NOT_READY": (409, "The task has no worktree yet"),
+    "WORKTREE_BUSY": (409, "Another git operation on this project is in progress"),
+    "GIT_NOTHING_TO_DO": (409, "Nothing to commit, discard or merge"),
+    "GIT_UNCOMMITTED_CHANGES": (409, "Uncommitted changes are in the way"),
+    "GIT_MERGE_CONFLICT": (409, "The branches conflict; nothing was changed"),
+    "GIT_OPERATION_FAILED": (500, "A git command failed"),
     # Rate limiting
     "RATE_LIMIT_EXCEEDED": (429, "Too many requests. Please try again later."),
     # System

@@ -9,7 +9,9 @@ The scenario comes from FAKE_CLAUDE_SCENARIO, else from `[scenario:NAME]` in the
   garbage   a non-JSON line (a Node warning) among the events, then success
   no_result init and text, then dies without a result line (exit 137)
   slow      init, then one text line per 0.2 s for a minute (for cancel/timeout tests)
-  args      success, with argv and cwd in the assistant text (to check the flags)
+  args      success, with argv and cwd in the assistant text (to check the flags), and the
+            content of the `--mcp-config=<file>` it was given (read as the run's account)
+`[cost:N]` in the prompt (or FAKE_CLAUDE_COST) sets the result's total_cost_usd (default 0.0123).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 import uuid
 
 SESSION = str(uuid.uuid4())
+COST = [0.0123]
 
 
 def emit(obj: dict) -> None:
@@ -57,9 +60,21 @@ def tool_round() -> None:
 def result(final: str, is_error: bool = False, subtype: str = "success", **extra) -> None:
     emit({"type": "result", "subtype": subtype, "is_error": is_error, "duration_ms": 2345,
           "duration_api_ms": 2000, "num_turns": 3, "result": final, "session_id": SESSION,
-          "total_cost_usd": 0.0123, "usage": {"input_tokens": 92, "cache_creation_input_tokens": 0,
+          "total_cost_usd": COST[0], "usage": {"input_tokens": 92, "cache_creation_input_tokens": 0,
                                               "cache_read_input_tokens": 0,
                                               "output_tokens": 43}, **extra})
+
+
+def mcp_config(argv: list[str]) -> object:
+    """What the `--mcp-config=<file>` given reads as (like the CLI, as this process's user)."""
+    for arg in argv[:argv.index("--") if "--" in argv else len(argv)]:
+        if arg.startswith("--mcp-config="):
+            try:
+                with open(arg.split("=", 1)[1]) as f:
+                    return json.load(f)
+            except (OSError, ValueError) as exc:
+                return {"error": f"{type(exc).__name__}: {exc}"}
+    return None
 
 
 def main(argv: list[str]) -> int:
@@ -68,6 +83,8 @@ def main(argv: list[str]) -> int:
     prompt = argv[argv.index("--") + 1] if "--" in argv[:-1] else ""
     found = re.search(r"\[scenario:(\w+)\]", prompt)
     scenario = os.environ.get("FAKE_CLAUDE_SCENARIO") or (found.group(1) if found else "success")
+    cost = re.search(r"\[cost:([0-9.]+)\]", prompt)
+    COST[0] = float(os.environ.get("FAKE_CLAUDE_COST") or (cost.group(1) if cost else 0.0123))
     if scenario == "error":
         init()
         text("Not logged in · Please run /login")
@@ -94,7 +111,7 @@ def main(argv: list[str]) -> int:
         sys.stdout.write("(node:123) ExperimentalWarning: this is not JSON\n")
         sys.stdout.flush()
     if scenario == "args":
-        text(json.dumps({"argv": argv, "cwd": os.getcwd()}))
+        text(json.dumps({"argv": argv, "cwd": os.getcwd(), "mcp_config": mcp_config(argv)}))
     else:
         text("I'll list the files.")
     tool_round()

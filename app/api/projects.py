@@ -13,7 +13,15 @@ from flask import request
 from pydantic import Field
 
 from app.api.common import blueprint, endpoint
-from app.api.schemas import NAME_RULES, TEXT_RULES, Deleted, PageOf, PageQuery, listing
+from app.api.schemas import (
+    NAME_RULES,
+    TEXT_RULES,
+    Deleted,
+    PageOf,
+    PageQuery,
+    ProjectSettings,
+    listing,
+)
 from app.api.tasks import TaskFilterQuery, TaskSummary, task_page
 from app.api.validation import Body, Path, Query, Response
 from app.errors import envelope
@@ -33,16 +41,21 @@ LIMITS_RULES = {"additionalProperties": False, "properties": {
     "max_concurrent_tasks": {"type": "integer", "minimum": 1, "maximum": 1_000},
     "storage_limit": {"type": "string", "examples": ["500MB"], "pattern": (
         r"^\s*0*[1-9][0-9]{0,5}(?:\.[0-9]{1,3})?\s*(?:[Bb]|[KkMmGgTt][Bb])\s*$")},
+    "monthly_budget_usd": {"anyOf": [{"type": "number", "exclusiveMinimum": 0,
+                                      "maximum": 1_000_000}, {"type": "null"}],
+                           "examples": [50]},
 }}
 
 
 class ProjectFields(Body):
     name: str | None = Field(None, description="1-200 characters", json_schema_extra=NAME_RULES)
     description: str | None = Field(None, json_schema_extra=TEXT_RULES)
-    settings: dict[str, Any] | None = Field(None, description="Any JSON object (10 KB); "
-                                            "`members`: user ids sharing the project")
+    settings: ProjectSettings | None = Field(None, description="Any JSON object (10 KB), "
+                                             "merged key by key; `members` and `agent` are "
+                                             "checked")
     resource_limits: dict[str, Any] | None = Field(None, description="max_tasks, "
-                                                   "max_concurrent_tasks, storage_limit",
+                                                   "max_concurrent_tasks, storage_limit, "
+                                                   "monthly_budget_usd (null: no budget)",
                                                    json_schema_extra=LIMITS_RULES)
 
 
@@ -101,6 +114,8 @@ class AnalyticsData(Response):
     task_trends: dict[str, Any]
     performance_metrics: dict[str, Any]
     team_performance: list[dict[str, Any]]
+    costs: dict[str, Any] = Field(description="Claude spend in the period (total, per_day, "
+                                  "by_user, by_task, tokens) and this month's budget")
 
 
 def _project_id(path: ProjectPath) -> uuid.UUID:
@@ -115,7 +130,8 @@ def _with_stats(project) -> dict[str, Any]:
 @endpoint(bp, "post", "/", auth="write", summary="Create project", data=ProjectData, status=201)
 def create_project(body: ProjectCreateBody):
     """A new project owned by the caller, with its workspace directory."""
-    project = projects.create_project(current_user(), **body.model_dump(exclude_unset=True))
+    project = projects.create_project(current_user(),
+                                      **body.model_dump(mode="json", exclude_unset=True))
     return envelope(_with_stats(project), 201)
 
 
@@ -139,7 +155,7 @@ def get_project(path: ProjectPath):
 def update_project(path: ProjectPath, body: ProjectUpdateBody):
     """Change the given fields (owner or admin); settings and limits merge key by key."""
     project = projects.update_project(_project_id(path), current_user(),
-                                      body.model_dump(exclude_unset=True))
+                                      body.model_dump(mode="json", exclude_unset=True))
     return envelope(_with_stats(project))
 
 

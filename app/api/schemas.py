@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import uuid
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from app.api.validation import Body, Query, Response
+from app.services.agent_settings import AgentSettings
 from app.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 T = TypeVar("T")
@@ -119,6 +121,10 @@ class ExecuteOptions(Body):
               "variables that change how programs start (BASH_ENV, LD_*, PYTHONPATH, ...) "
               "are refused"))
     force: bool | None = Field(None, description="Admins only: run a command found unsafe")
+    override_budget: bool | None = Field(
+        None, description="Admins only: start a Claude run although the project's monthly "
+        "budget is spent (otherwise 409 PROJECT_BUDGET_EXCEEDED); recorded in the task's "
+        "history")
 
     def as_dict(self) -> dict[str, Any]:
         """What the service takes: the options given (None left out)."""
@@ -133,6 +139,19 @@ class ExecuteBody(Body):
 
     def options_dict(self) -> dict[str, Any]:
         return self.options.as_dict() if self.options else {}
+
+
+class ProjectSettings(Body):
+    """A project's `settings`: any JSON object (at most 10 KB), with two keys the service
+    reads: `members` (user ids sharing the project) and `agent` (how its Claude runs go; a
+    task's `metadata.claude` overrides it field by field)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    members: list[uuid.UUID] | None = Field(None, max_length=500,
+                                            description="Users who share the project")
+    agent: AgentSettings | None = Field(None, description="Claude settings of the project's "
+                                                          "runs; null removes them")
 
 
 class OutputQuery(Query):

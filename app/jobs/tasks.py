@@ -14,12 +14,14 @@ from app.jobs.runner import SpawnError
 from app.models.execution import TaskExecution
 from app.models.task import Task
 from app.services import (
+    agent_settings,
     concurrency,
     environment,
     events,
     run_control,
     run_identity,
     versions,
+    worktrees,
 )
 from app.services import execution_lifecycle as lifecycle
 from app.services.engine_config import setting
@@ -67,10 +69,12 @@ def _run(ex: TaskExecution, task: Task, ttl: int, limit: int, record: dict,
     try:
         writer = common.new_writer("execution", eid)
         try:
-            argv, feed, parser, max_line = _plan(ex, task, writer)
+            cwd, identity = run_identity.prepare_run(project_id, None, ex.working_directory)
+            cwd = worktrees.run_directory(project_id, task.id, ex.working_directory, cwd,
+                                          identity)  # the task's git worktree (settings.git)
+            argv, feed, parser, max_line = _plan(ex, task, writer, identity)
             env = environment.build((task.meta or {}).get("environment"),
                                     (ex.options or {}).get("environment"))
-            cwd, identity = run_identity.prepare_run(project_id, None, ex.working_directory)
             if identity is not None:
                 env = identity.environment(env)
             tick, every = common.heartbeat_tick(key, writer, project_id, eid)
@@ -104,6 +108,8 @@ def _run(ex: TaskExecution, task: Task, ttl: int, limit: int, record: dict,
         _fail_hard(eid, runner, exc)
         raise
     finally:
+        if ex.executor == "claude":
+            agent_settings.remove_run_files(eid)  # the MCP config written for the run
         try:
             release.complete()
         except Exception:
@@ -114,16 +120,19 @@ def _run(ex: TaskExecution, task: Task, ttl: int, limit: int, record: dict,
                 log.exception("could not unregister execution %s", eid)
 
 
-def _plan(ex: TaskExecution, task: Task, writer):
-    """(argv, feed, parser, max line) for the execution's executor."""
+def _plan(ex: TaskExecution, task: Task, writer, identity=None):
+    """(argv, feed, parser, max line) for the execution's executor. Claude's flags are the
+    project's agent settings overridden by the task's (app.services.agent_settings), with the
+    MCP config written for the run's account (`identity`)."""
     if ex.executor == "shell":
         return shell.argv(ex.command or ""), None, None, None
-    meta = (task.meta or {}).get("claude")
+    settings = agent_settings.for_run(
+        agent_settings.effective(task.project_settings, task.meta), ex.id, identity)
     cli = common.cli_path()
     prompt = claude.prompt_of(task.title, task.description, ex.command)
     parser = claude.ClaudeStream(writer)
     max_line = max(writer.max_bytes, 1024 * 1024) + 1
-    return claude.argv(cli, prompt, meta), parser.feed, parser, max_line
+    return claude.argv(cli, prompt, settings), parser.feed, parser, max_line
 
 
 def _spawn_message(ex: TaskExecution, exc: Exception) -> str:

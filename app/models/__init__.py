@@ -1,6 +1,7 @@
 """All models, imported here so that Alembic and the app see the whole schema."""
 
 from app.models.audit import AuditLog
+from app.models.budget import ProjectBudgetAlert
 from app.models.command import CommandRun
 from app.models.execution import OutputLine, TaskExecution
 from app.models.project import Project, ProjectMember
@@ -12,7 +13,8 @@ from app.models.user import User
 from app.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
-    "AuditLog", "CommandRun", "OutputLine", "Project", "ProjectMember", "RunAccount",
+    "AuditLog", "CommandRun", "OutputLine", "Project", "ProjectBudgetAlert", "ProjectMember",
+    "RunAccount",
     "SessionEvent", "SessionSnapshot", "SystemSetting", "Task", "TaskDependency", "TaskExecution",
     "TaskTag", "User", "UserSession", "Webhook", "WebhookAttempt", "WebhookDelivery",
 ]

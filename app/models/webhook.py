@@ -14,6 +14,7 @@ from app.models.base import JSONType, UTCDateTime, created_at_col, updated_at_co
 WEBHOOK_EVENTS = (
     "task.created", "task.updated", "task.completed", "task.failed",
     "project.created", "project.updated", "system.maintenance", "system.alert",
+    "budget.exceeded",
 )
 DELIVERY_STATUSES = ("pending", "retrying", "succeeded", "failed")
 

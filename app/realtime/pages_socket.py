@@ -291,8 +291,8 @@ class PageConnection(PageStreams, SocketCore):
         elif kind.startswith("system."):
             if kind == "system.maintenance":
                 self._send(frag.maintenance_banner(feed.maintenance_of(event)))
-            if "system" in self.watch.flags:
-                self._notice(feed.system_notice(event))
+            if "system" in self.watch.flags and self._can_see(scope.get("project_id")):
+                self._notice(feed.system_notice(event))  # a project's alert: its people
         elif kind == "notification":
             self._notice(feed.user_notice(event))
 

@@ -60,8 +60,8 @@ class EventRouting:
             if stream is not None and status in streams.FINAL:
                 self._catch_up(stream)
                 self._finish(stream, streams.status_of(owner, stream.owner_id))
-        elif kind.startswith("system."):
-            self._send(feed.system_notice(event))
+        elif kind.startswith("system.") and self._can_see(scope.get("project_id")):
+            self._send(feed.system_notice(event))  # a project's alert: its people only
         elif kind == "notification":
             self._send(feed.user_notice(event))
         elif kind == "session.deleted":

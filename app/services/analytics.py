@@ -18,6 +18,9 @@ The period is the last N calendar days in UTC, today included. Definitions (READ
   0 when no task was created in the period.
 - `team_performance`: per person responsible (the assignee, else the creator): tasks in scope,
   completed, completion rate and mean duration.
+- `costs`: what the project's Claude runs started in the period reported (app.services.
+  cost_analytics: total, per day, per user who started them, dearest tasks, tokens) and this
+  month's budget (app.services.budgets).
 Rates and durations with nothing to measure are null.
 """
 
@@ -33,6 +36,7 @@ from app.errors import ValidationFailed, iso, utcnow
 from app.extensions import db
 from app.models.task import Task
 from app.models.user import User
+from app.services import budgets, cost_analytics
 from app.services.access import get_project
 from app.services.durations import format_duration
 
@@ -117,6 +121,8 @@ def project_analytics(project_id: uuid.UUID, user: Any, period: str = "30d",
             "on_time_completion_rate": on_time_rate,
         },
         "team_performance": _team(scope),
+        "costs": {**cost_analytics.project_costs(project.id, start, now, days),
+                  "budget": budgets.status(project, now)},
     }
 
 

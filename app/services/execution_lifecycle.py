@@ -27,7 +27,7 @@ from app.extensions import db
 from app.models.execution import TaskExecution
 from app.models.project import Project
 from app.models.task import Task
-from app.services import audit, concurrency, events, queues, run_control, versions
+from app.services import audit, budgets, concurrency, events, queues, run_control, versions
 from app.services import engine_sql as sql
 from app.services.durations import format_duration, run_seconds
 from app.services.engine_config import setting
@@ -136,14 +136,16 @@ _ALL = tuple(_EX.c.keys())
 
 def load_for_run(execution_id: uuid.UUID
                  ) -> tuple[SimpleNamespace, SimpleNamespace, dict | None] | None:
-    """The execution, what the worker needs of its task (title, description, metadata) and its
+    """The execution, what the worker needs of its task (title, description, metadata, and its
+    project's settings as `project_settings`: the agent settings a task overrides) and its
     project's resource limits, in one query, as plain rows (the engine needs no ORM objects)."""
     row = db.session.connection().execute(_load_statement(), {"eid": execution_id}).first()
     if row is None:
         return None
     values = dict(row._mapping)
     task = SimpleNamespace(id=values["task_id"], title=values.pop("title"),
-                           description=values.pop("description"), meta=values.pop("meta"))
+                           description=values.pop("description"), meta=values.pop("meta"),
+                           project_settings=values.pop("project_settings"))
     limits = values.pop("resource_limits")
     return SimpleNamespace(**values), task, limits
 
@@ -151,7 +153,8 @@ def load_for_run(execution_id: uuid.UUID
 @functools.cache
 def _load_statement():
     return (select(_EX, _TASK.c.title, _TASK.c.description, _TASK.c.metadata.label("meta"),
-                   Project.__table__.c.resource_limits)
+                   Project.__table__.c.resource_limits,
+                   Project.__table__.c.settings.label("project_settings"))
             .join(_TASK, _TASK.c.id == _EX.c.task_id)
             .join(Project.__table__, Project.__table__.c.id == _EX.c.project_id)
             .where(_EX.c.id == bindparam("eid", type_=_EX.c.id.type)))
@@ -269,6 +272,8 @@ def finish(execution_id: uuid.UUID, outcome: Outcome, user_id: uuid.UUID | None 
     if release is not None:
         events.on_commit(release.add, release.take)
     db.session.commit()
+    if outcome.claude.get("cost_usd"):  # spend changed: the month's budget alerts
+        budgets.spend_recorded(ex.project_id)
     if retry is not None:
         try:
             run_control.schedule_delayed(key(retry.id), retry.queue, backoff(ex.attempt))

@@ -23,6 +23,7 @@ from app.models.user import User
 from app.services import (
     access,
     agent_settings,
+    budgets,
     command_safety,
     environment,
     queues,
@@ -142,6 +143,7 @@ def _submit(task: Task, user: User, queue: str, options: dict[str, Any], attempt
                        {"status": task.status})
     _check_dependencies(task)
     workdir = _check_plan(task, user, options)
+    budgets.check_start(task, user, options)  # the month's budget (admins may override)
     queues.check_capacity(queue)
     ex = lifecycle.create(task, user_id=user.id, queue=queue, options=options, attempt=attempt,
                           retry_of=retry_of, working_directory=workdir)

@@ -23,12 +23,13 @@ from app.models.execution import TaskExecution
 from app.models.project import PROJECT_STATUSES, Project, ProjectMember
 from app.models.task import Task
 from app.models.user import User
-from app.services import audit, events, validation, workspace
+from app.services import agent_settings, audit, budgets, events, git_settings, validation, workspace
 from app.services.access import can_access, get_project, visible_projects
 from app.services.pagination import Page, paginate
 from app.services.project_stats import statistics_for
 
 LIMIT_RANGES = {"max_tasks": (1, 1_000_000), "max_concurrent_tasks": (1, 1_000)}
+BUDGET_MAX = 1_000_000
 DEFAULT_STORAGE_LIMIT = "1GB"
 PROJECT_SORTS = {"name": Project.name, "created_at": Project.created_at,
                  "updated_at": Project.updated_at}
@@ -59,10 +60,16 @@ def limits_of(project: Project) -> dict[str, Any]:
 
 
 def default_limits() -> dict[str, Any]:
+    """The configured defaults; `monthly_budget_usd` only when PROJECT_MONTHLY_BUDGET_USD sets
+    one (a project without a budget has no such key, or null after removing its own)."""
     cfg = current_app.config
-    return {"max_tasks": cfg["MAX_TASKS_PER_PROJECT"],
-            "max_concurrent_tasks": cfg["MAX_CONCURRENT_TASKS"],
-            "storage_limit": DEFAULT_STORAGE_LIMIT}
+    limits = {"max_tasks": cfg["MAX_TASKS_PER_PROJECT"],
+              "max_concurrent_tasks": cfg["MAX_CONCURRENT_TASKS"],
+              "storage_limit": DEFAULT_STORAGE_LIMIT}
+    budget = budgets.default_budget()
+    if budget is not None:
+        limits["monthly_budget_usd"] = budget
+    return limits
 
 
 # ---------------------------------------------------------------- validation
@@ -78,6 +85,8 @@ def clean_limits(value: Any, current: dict[str, Any] | None = None) -> dict[str,
         field = f"resource_limits.{key}"
         if key in LIMIT_RANGES:
             merged[key] = validation.integer(field, item, *LIMIT_RANGES[key])
+        elif key == "monthly_budget_usd":
+            merged[key] = _budget(field, item)
         elif key == "storage_limit":
             match = _STORAGE.match(item) if isinstance(item, str) else None
             if not match or float(match.group(1)) <= 0:
@@ -89,13 +98,33 @@ def clean_limits(value: Any, current: dict[str, Any] | None = None) -> dict[str,
     return merged
 
 
+def _budget(field: str, value: Any) -> float | None:
+    """A monthly budget in USD (more than 0, at most 1,000,000), or null for none."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not \
+            0 < value <= BUDGET_MAX:
+        raise ValidationFailed(field, f"a number of US dollars above 0 and at most {BUDGET_MAX:,}"
+                               ", or null for no budget")
+    return float(value)
+
+
 def clean_settings(value: Any, owner_id: uuid.UUID,
                    current: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Settings merged key by key over `current`; `members` must list existing users."""
+    """Settings merged key by key over `current`; `members` must list existing users;
+    `agent` (how Claude runs, app.services.agent_settings) is replaced whole, null removes it."""
     settings = validation.json_object("settings", value)
     merged = {**(current or {}), **settings}
     if "members" in settings:
         merged["members"] = [str(m) for m in _member_ids(settings["members"], owner_id)]
+    if "agent" in settings:
+        merged["agent"] = agent_settings.validate(settings["agent"], "settings.agent")
+        if not merged["agent"]:
+            del merged["agent"]
+    if "git" in settings:  # worktrees per task (app.services.git_settings)
+        merged["git"] = git_settings.clean(settings["git"], (current or {}).get("git"))
+        if merged["git"] is None:
+            del merged["git"]
     validation.json_object("settings", merged)
     return merged
 

@@ -155,12 +155,14 @@ def rebuild_types() -> None:
 # ---------------------------------------------------------------- delivery (workers)
 
 def may_see(owner: User, event: dict[str, Any]) -> bool:
-    """A webhook receives the events of what its owner may see (an admin's: all)."""
+    """A webhook receives the events of what its owner may see (an admin's: all). System
+    events are for everyone, except those about one project (a budget alert): its people."""
     if owner.is_disabled:
         return False
-    if owner.is_admin or str(event.get("event", "")).startswith("system."):
-        return True
     project_id = (event.get("scope") or {}).get("project_id")
+    if owner.is_admin or (str(event.get("event", "")).startswith("system.")
+                          and not project_id):
+        return True
     if not project_id:
         return (event.get("scope") or {}).get("user_id") == str(owner.id)
     project = db.session.get(Project, uuid.UUID(project_id))
