@@ -154,6 +154,16 @@ class ProjectSettings(Body):
                                                           "runs; null removes them")
 
 
+class TaskMetadata(Body):
+    """A task's `metadata`: any JSON object (at most 10 KB); `claude` overrides the project's
+    `settings.agent` field by field, `environment` adds variables to its runs."""
+
+    model_config = ConfigDict(extra="allow")
+
+    claude: AgentSettings | None = Field(None, description="Overrides of the project's agent "
+                                                           "settings for this task's runs")
+
+
 class OutputQuery(Query):
     """Output of a run after a sequence number (for resuming), at most `limit` lines."""
 

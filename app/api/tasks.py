@@ -23,6 +23,7 @@ from app.api.schemas import (
     Message,
     PageOf,
     PageQuery,
+    TaskMetadata,
     listing,
 )
 from app.api.validation import Body, IsoDateTime, Path, Response
@@ -52,7 +53,8 @@ class TaskFields(Body):
     assigned_to: uuid.UUID | None = Field(None, description="A user with access to the project")
     tags: list[str] | None = Field(None, description="At most 20; 1-50 chars of [a-z0-9_.-]",
                                    json_schema_extra=TAGS_RULES)
-    metadata: dict[str, Any] | None = Field(None, description="JSON object, at most 10 KB")
+    metadata: TaskMetadata | None = Field(None, description="JSON object, at most 10 KB; "
+                                          "`claude`: this task's agent settings")
     executor: Literal["claude", "shell"] | None = Field(None, description="default claude")
     command: str | None = Field(None, description="Required for shell; prompt for claude",
                                 json_schema_extra=TEXT_RULES)

@@ -171,7 +171,7 @@ def _issues(exc: ValidationError, field: str) -> list[dict[str, str]]:
         if error.get("type") == "extra_forbidden":
             issue = "Unknown field"
         elif error.get("type") == "string_pattern_mismatch":
-            issue = _pattern_issue(loc[-1] if loc else "")
+            issue = _pattern_issue(next((p for p in reversed(loc) if not p.isdigit()), ""))
         found.append({"field": ".".join([field, *loc]), "issue": issue,
                       "code": _CODES.get(error.get("type", ""), "VALIDATION_ERROR")})
     return found

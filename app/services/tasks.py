@@ -24,7 +24,7 @@ from app.models.execution import TaskExecution
 from app.models.project import Project
 from app.models.task import EXECUTORS, Task, TaskDependency
 from app.models.user import User
-from app.services import audit, events, validation, workspace
+from app.services import agent_settings, audit, events, validation, workspace
 from app.services.access import get_project, get_task
 from app.services.durations import format_duration
 from app.services.projects import limits_of, user_can_access
@@ -114,6 +114,7 @@ def clean_fields(data: dict[str, Any], project: Project) -> dict[str, Any]:
             out["tags"] = validation.tags(value)
         elif field == "metadata":
             out["meta"] = validation.json_object("metadata", value)
+            agent_settings.validate(out["meta"].get("claude"), "metadata.claude")
         elif field == "executor":
             if value not in EXECUTORS:
                 raise ValidationFailed("executor", f"one of {', '.join(EXECUTORS)}")
