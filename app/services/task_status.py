@@ -56,14 +56,16 @@ def check_manual(task: Task, new: Any) -> None:
     allowed = manual_targets(task.status)
     if new in allowed:
         return
-    engine = new in ENGINE_ONLY
-    why = (f"A task becomes {new} only by executing it (POST /api/tasks/{{id}}/execute)"
-           if engine else f"A {task.status} task cannot become {new}")
     names = ", ".join(allowed) or "nothing"
+    issue = f"allowed from {task.status}: {names}"
+    if new in ENGINE_ONLY:
+        why = f"A task becomes {new} only by executing it (POST /api/tasks/{{id}}/execute)"
+        issue = f"{new} only by executing it; {issue}"
+    else:
+        why = f"A {task.status} task cannot become {new}"
     raise AppError("TASK_INVALID_TRANSITION", f"{why}; by hand it may become: {names}",
-                   {"field": "status", "from": task.status, "to": new, "allowed": allowed,
-                    "issue": f"{new} only by executing it; " * engine
-                    + f"allowed from {task.status}: {names}"})
+                   {"field": "status", "issue": issue, "from": task.status, "to": new,
+                    "allowed": allowed})
 
 
 def can_transition(old: str, new: str) -> bool:
