@@ -20,11 +20,10 @@ from werkzeug.datastructures import MultiDict
 
 from app.errors import AppError, ValidationFailed
 from app.models.task import EXECUTORS
-from app.pages import bp
+from app.pages import agent_form, bp
 from app.pages.auth import login_required, page_user
 from app.pages.htmx import go, render
 from app.pages.page_forms import (
-    errors_of,
     integer,
     json_object,
     pretty_json,
@@ -75,7 +74,7 @@ def _task_data(form: MultiDict) -> dict[str, Any]:
         "estimated_duration": text(form, "estimated_duration"),
         "assigned_to": text(form, "assigned_to"),
         "tags": tag_list(form.get("tags")),
-        "metadata": json_object("metadata", form.get("metadata_json")),
+        "metadata": _metadata(form),
     }
     priority = integer("priority", form.get("priority"))
     if priority is not None:
@@ -87,6 +86,17 @@ def _task_data(form: MultiDict) -> dict[str, Any]:
         if progress is not None:
             data["progress_percentage"] = progress
     return data
+
+
+def _metadata(form: MultiDict) -> dict[str, Any]:
+    """The metadata JSON, with `claude` from the form's Claude override fields."""
+    meta = json_object("metadata", form.get("metadata_json"))
+    if "claude_present" in form:
+        meta.pop("claude", None)
+        claude = agent_form.from_form(form, agent_form.TASK)
+        if claude:
+            meta["claude"] = claude
+    return meta
 
 
 def _changed(data: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
@@ -103,19 +113,28 @@ def _form_context(project: dict[str, Any], task: dict[str, Any] | None,
               "working_directory": "", "priority": "0", "estimated_duration": "",
               "assigned_to": "", "tags": "", "metadata_json": "", "status": "pending",
               "progress_percentage": "0"}
+    claude = None
     if task:
         values.update({k: "" if task.get(k) is None else str(task[k]) for k in values
                        if k in task})
-        values.update(tags=", ".join(task["tags"]), metadata_json=pretty_json(task["metadata"]))
+        meta = dict(task["metadata"] or {})
+        claude = meta.pop("claude", None)  # shown in its own fields
+        values.update(tags=", ".join(task["tags"]), metadata_json=pretty_json(meta))
+    values["claude"] = agent_form.values(claude)
     if form is not None:
-        values.update({k: form.get(k, "") for k in values if k in form or k != "status"})
+        values.update({k: form.get(k, "") for k in values
+                       if k != "claude" and (k in form or k != "status")})
+        values["claude"] = agent_form.form_values(form, agent_form.TASK)
     model = get_project(uuid.UUID(project["id"]), page_user())
     status = task["status"] if task else "pending"
     # Queued/running belong to a run: not offered, and a task in one shows it read-only.
     allowed = [] if status in ACTIVE else [status, *manual_targets(status)]
     return {"p": project, "task": task, "values": values, "errors": errors or {},
             "people": project_people(model), "executors": EXECUTORS, "statuses": allowed,
-            "chips": chips or []}
+            "chips": chips or [], **agent_form.choices(),
+            "claude_open": any(values["claude"].values()) or any(
+                k.startswith("metadata.claude") for k in errors or {}),
+            "project_agent": agent_form.values((project.get("settings") or {}).get("agent"))}
 
 
 def _dependency_ids(form: MultiDict, project_id: uuid.UUID) -> list[uuid.UUID]:
@@ -167,7 +186,7 @@ def task_create(project_id: uuid.UUID):
     except AppError as exc:
         rollback()
         return render(FORM_PAGE, "partials/tasks/_form.html", 422, **_form_context(
-            project, None, form, errors_of(exc), _chips(form)))
+            project, None, form, agent_form.field_errors(exc, agent_form.TASK), _chips(form)))
     return go(f"/tasks/{task.id}")
 
 
@@ -191,8 +210,8 @@ def task_update(task_id: uuid.UUID):
         tasks.update_task(task_id, user, _changed(_task_data(form), current))
     except AppError as exc:
         rollback()
-        return render(FORM_PAGE, "partials/tasks/_form.html", 422,
-                      **_form_context(project, current, form, errors_of(exc)))
+        return render(FORM_PAGE, "partials/tasks/_form.html", 422, **_form_context(
+            project, current, form, agent_form.field_errors(exc, agent_form.TASK)))
     return go(f"/tasks/{task_id}")
 
 
