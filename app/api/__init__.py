@@ -9,7 +9,7 @@ from flask_openapi3 import OpenAPI
 
 # Resource modules, each exposing `bp`; later resources add their name here.
 RESOURCES = ["auth", "health", "system", "users", "projects", "tasks", "sessions", "webhooks",
-             "task_runs", "commands", "queues"]
+             "task_runs", "commands", "queues", "worktrees"]
 
 
 def register_api(app: OpenAPI) -> None:

@@ -15,9 +15,9 @@ from typing import Any
 from flask import request
 from werkzeug.datastructures import MultiDict
 
-from app.errors import AppError
+from app.errors import AppError, ValidationFailed
 from app.models.project import PROJECT_STATUSES
-from app.pages import bp
+from app.pages import agent_form, bp, worktrees
 from app.pages.auth import login_required, page_user
 from app.pages.htmx import go, render
 from app.pages.page_forms import (
@@ -68,36 +68,62 @@ def _form_data(form: MultiDict, creating: bool) -> dict[str, Any]:
             limits[key] = value
     if text(form, "storage_limit"):
         limits["storage_limit"] = text(form, "storage_limit")
+    if "budget_present" in form:  # empty: no budget
+        limits["monthly_budget_usd"] = _money("resource_limits.monthly_budget_usd",
+                                              text(form, "monthly_budget_usd"))
     data["resource_limits"] = limits
     settings = json_object("settings", form.get("settings_json"))
     settings.pop("members", None)  # members come from their own picker
     if "members_present" in form:
         settings["members"] = form.getlist("members")
+    if "agent_present" in form:  # the Claude agent section: its own fields
+        settings["agent"] = agent_form.from_form(form, agent_form.PROJECT) or None
+    if "git_present" in form:  # settings.git from its own fields
+        settings["git"] = worktrees.git_form_settings(form)
     data["settings"] = settings
     if not creating and form.get("status") in PROJECT_STATUSES:
         data["status"] = form["status"]
     return data
 
 
+def _money(field: str, raw: str | None) -> float | None:
+    """A dollar amount typed in a form (None when empty); the service checks its range."""
+    if raw is None:
+        return None
+    try:
+        return float(raw.replace("$", "").replace(",", "").strip())
+    except ValueError:
+        raise ValidationFailed(field, "must be a number of US dollars, e.g. 50 or 12.5") \
+            from None
+
+
+def _shown(amount: float | None) -> str:
+    return "" if amount is None else f"{amount:g}"
+
+
 def _form_context(project: dict[str, Any] | None, form: MultiDict | None = None,
                   errors: dict[str, str] | None = None) -> dict[str, Any]:
     settings = dict((project or {}).get("settings") or {})
     members = [str(m) for m in settings.pop("members", [])]
+    agent = agent_form.values(settings.pop("agent", None))  # its own fields, not the JSON
+    limits = project["resource_limits"] if project else projects.default_limits()
+    git = worktrees.git_form_values(settings.pop("git", None))  # its own fields, not the JSON
     values = {"name": "", "description": "", "max_tasks": "", "max_concurrent_tasks": "",
               "storage_limit": "", "settings_json": pretty_json(settings), "members": members,
-              "status": "active"}
+              "status": "active", **git, "agent": agent,
+              "monthly_budget_usd": _shown(limits.get("monthly_budget_usd"))}
     if project:
-        limits = project["resource_limits"]
         values.update(name=project["name"], description=project["description"] or "",
                       status=project["status"], **{k: limits.get(k, "") for k in (
                           "max_tasks", "max_concurrent_tasks", "storage_limit")})
     if form is not None:
         values.update({k: form.get(k, "") for k in values if k != "members"})
         values["members"] = form.getlist("members")
+        values["agent"] = agent_form.form_values(form, agent_form.PROJECT)
     owner = project["created_by"] if project else str(page_user().id)
     return {"project": project, "values": values, "errors": errors or {},
             "people": [u for u in active_users() if str(u.id) != owner],
-            "statuses": PROJECT_STATUSES}
+            "statuses": PROJECT_STATUSES, **agent_form.choices()}
 
 
 @bp.get("/projects/new")
@@ -113,8 +139,8 @@ def project_create():
         created = projects.create_project(page_user(), **_form_data(request.form, True))
     except AppError as exc:
         rollback()
-        return render(FORM_PAGE, "partials/projects/_form.html", 422,
-                      **_form_context(None, request.form, errors_of(exc)))
+        return render(FORM_PAGE, "partials/projects/_form.html", 422, **_form_context(
+            None, request.form, agent_form.field_errors(exc, agent_form.PROJECT)))
     return go(f"/projects/{created.id}")
 
 
@@ -140,8 +166,8 @@ def project_update(project_id: uuid.UUID):
         projects.update_project(project_id, user, _form_data(request.form, False))
     except AppError as exc:
         rollback()
-        return render(FORM_PAGE, "partials/projects/_form.html", 422,
-                      **_form_context(current, request.form, errors_of(exc)))
+        return render(FORM_PAGE, "partials/projects/_form.html", 422, **_form_context(
+            current, request.form, agent_form.field_errors(exc, agent_form.PROJECT)))
     return go(f"/projects/{project_id}")
 
 
