@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from app.api.validation import Body, Query, Response
 from app.services.agent_settings import AgentSettings
+from app.services.git_settings import GitSettingsBody
 from app.services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 T = TypeVar("T")
@@ -152,6 +153,8 @@ class ProjectSettings(Body):
                                             description="Users who share the project")
     agent: AgentSettings | None = Field(None, description="Claude settings of the project's "
                                                           "runs; null removes them")
+    git: GitSettingsBody | None = Field(None, description="Git worktree per task "
+                                        "(app.services.git_settings); null removes it")
 
 
 class TaskMetadata(Body):

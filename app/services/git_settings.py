@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
 from app.errors import ValidationFailed
 
 FIELD = "settings.git"
@@ -54,6 +56,31 @@ SCHEMA: dict[str, Any] = {
                         "pattern": BRANCH_PATTERN, "examples": ["main"]},
     },
 }
+
+
+class GitSettingsBody(BaseModel):
+    """`settings.git` in API bodies: the rules of `clean` as a model (the OpenAPI document
+    shows the patterns; the messages are `clean`'s; the service checks again, for the pages'
+    form too)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True,
+                              json_schema_extra={"description": SCHEMA["description"]})
+
+    enabled: bool | None = Field(None, description="A worktree per task (default false)")
+    repository_url: str | None = Field(None, max_length=URL_MAX, json_schema_extra={
+        "pattern": URL_PATTERN, "examples": ["https://github.com/owner/repo.git"]})
+    base_branch: str | None = Field(None, max_length=BRANCH_MAX, json_schema_extra={
+        "pattern": BRANCH_PATTERN, "examples": ["main"]})
+
+    @field_validator("repository_url", "base_branch")
+    @classmethod
+    def _shape(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            try:
+                clean({info.field_name: value})
+            except ValidationFailed as exc:
+                raise ValueError(exc.details["issue"]) from None
+        return value
 
 
 @dataclass(frozen=True)
