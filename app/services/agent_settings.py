@@ -29,11 +29,10 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    Discriminator,
     Field,
-    Tag,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from app.errors import ValidationFailed
@@ -85,40 +84,49 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class McpStdioServer(_Strict):
-    """A server the CLI starts as a process (the run's account, in the run's directory)."""
+class McpServer(_Strict):
+    """One MCP server: one the CLI starts as a process (`stdio`, the default: `command`,
+    `args`, `env`; it runs as the run's account, in the run's directory) or one it reaches over
+    HTTP (`http` or `sse`: `url`, `headers`)."""
 
-    type: Literal["stdio"] = "stdio"
-    command: str = Field(..., min_length=1, max_length=1000, pattern=NO_NUL)
-    args: list[Text] = Field(default_factory=list, max_length=100)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"anyOf": [
+        {"properties": {"type": {"const": "stdio"}}, "required": ["command"],
+         "not": {"anyOf": [{"required": ["url"]}, {"required": ["headers"]}]}},
+        {"properties": {"type": {"enum": ["http", "sse"]}}, "required": ["type", "url"],
+         "not": {"anyOf": [{"required": ["command"]}, {"required": ["args"]},
+                           {"required": ["env"]}]}}]})
+
+    type: Literal["stdio", "http", "sse"] = "stdio"
+    command: str = Field(None, min_length=1, max_length=1000, pattern=NO_NUL,
+                         description="stdio: the program")
+    args: list[Text] = Field(None, max_length=100, description="stdio: its arguments")
     env: dict[Annotated[str, Field(pattern=ENV_NAME)], Text] = Field(
-        default_factory=dict, max_length=100,
-        description="Variables of the server; loader variables (LD_*, NODE_OPTIONS, ...) are "
-                    "refused as for runs")
+        None, max_length=100, description="stdio: its variables; loader variables (LD_*, "
+                                          "NODE_OPTIONS, ...) are refused as for runs")
+    url: str = Field(None, max_length=2000, pattern=URL_PATTERN, description="http/sse")
+    headers: dict[Annotated[str, Field(pattern=HEADER_NAME)], Text] = Field(
+        None, max_length=50, description="http/sse: request headers")
 
     @field_validator("env")
     @classmethod
     def _loader_names(cls, env: dict[str, str]) -> dict[str, str]:
         return _env_names(env)
 
-
-class McpRemoteServer(_Strict):
-    """A server the CLI reaches over HTTP (streamable HTTP or SSE)."""
-
-    type: Literal["http", "sse"]
-    url: str = Field(..., max_length=2000, pattern=URL_PATTERN)
-    headers: dict[Annotated[str, Field(pattern=HEADER_NAME)], Text] = Field(
-        default_factory=dict, max_length=50)
-
-
-def _server_kind(value: Any) -> str:
-    kind = value.get("type", "stdio") if isinstance(value, dict) else getattr(value, "type", None)
-    return "remote" if kind in ("http", "sse") else "stdio"
-
-
-McpServer = Annotated[
-    Annotated[McpStdioServer, Tag("stdio")] | Annotated[McpRemoteServer, Tag("remote")],
-    Discriminator(_server_kind)]
+    @model_validator(mode="after")
+    def _shape(self) -> McpServer:
+        given = {k for k in ("command", "args", "env", "url", "headers")
+                 if getattr(self, k) is not None}
+        if self.type == "stdio":
+            if "command" not in given:
+                raise ValueError("a stdio server needs command")
+            if given & {"url", "headers"}:
+                raise ValueError("url and headers are for http and sse servers")
+        else:
+            if "url" not in given:
+                raise ValueError(f"an {self.type} server needs url")
+            if given & {"command", "args", "env"}:
+                raise ValueError("command, args and env are for stdio servers")
+        return self
 
 
 class McpConfig(_Strict):
@@ -148,8 +156,8 @@ class AgentSettings(_Strict):
     append_system_prompt: str | None = Field(None, min_length=1, max_length=10_000,
                                              pattern=NO_NUL,
                                              description="--append-system-prompt")
-    max_turns: Annotated[int, BeforeValidator(_json_integer)] | None = Field(
-        None, ge=1, le=1000, description="--max-turns")
+    max_turns: Annotated[int, Field(ge=1, le=1000), BeforeValidator(_json_integer)] | None = (
+        Field(None, description="--max-turns"))
     max_budget_usd: float | None = Field(None, gt=0, le=10_000,
                                          description="--max-budget-usd: the CLI stops a run "
                                                      "that would spend more")
@@ -160,13 +168,12 @@ class AgentSettings(_Strict):
 _CODES = {"missing": "VALIDATION_REQUIRED_FIELD", "string_too_long": "VALIDATION_VALUE_TOO_LONG",
           "too_long": "VALIDATION_VALUE_TOO_LONG", "string_too_short":
           "VALIDATION_VALUE_TOO_SHORT", "string_pattern_mismatch": "VALIDATION_INVALID_FORMAT"}
-_TAGS = {"stdio", "remote"}
 
 
 def _issues(exc: ValidationError, field: str) -> list[dict[str, str]]:
     found = []
     for error in exc.errors(include_url=False, include_input=False):
-        loc = [str(p) for p in error.get("loc", ()) if p not in _TAGS and p != "[key]"]
+        loc = [str(p) for p in error.get("loc", ()) if p != "[key]"]
         issue = (error.get("msg") or "invalid").removeprefix("Value error, ")
         if error.get("type") == "extra_forbidden":
             issue = "Unknown field"
