@@ -33,7 +33,7 @@ from app.pages.page_forms import (
     text,
     users_by_id,
 )
-from app.services import dependencies, executions, projects, tasks
+from app.services import cost_analytics, dependencies, executions, projects, tasks
 from app.services.access import get_project, get_task
 from app.services.durations import format_duration, run_seconds
 from app.services.task_status import ACTIVE, manual_targets
@@ -242,6 +242,7 @@ def detail_context(task_id: uuid.UUID, **extra: Any) -> dict[str, Any]:
     runs = executions.list_for_task(task_id, user, 1, EXECUTIONS_SHOWN)
     return {"t": t, "p": project, "history": history, "runs": runs, "user": user,
             "archived": project["status"] == "archived",
+            "cost": cost_analytics.task_costs(task_id),
             "people": users_by_id([t["assigned_to"], t["created_by"]]), **extra}
 
 

@@ -1,6 +1,7 @@
 // Charts of any page: every element with data-chart-src holds canvases whose data-chart JSON
-// ({type, labels, series: [{label, data}], stacked?, colours?: [CSS variable names]}) is drawn
-// with Chart.js, again whenever htmx swaps in a new fragment (period switches). Chart.js
+// ({type, labels, series: [{label, data}], stacked?, decimals?, colours?: [CSS variable names]})
+// is drawn with Chart.js, again whenever htmx swaps in a new fragment (period switches); the y
+// axis shows whole numbers unless `decimals` (amounts of money). Chart.js
 // (vendored) is loaded on first use, because boosted navigation does not run scripts from
 // <head>. A drawn container gets data-charts-ready="1" ("failed" if Chart.js did not load).
 (function () {
@@ -55,7 +56,8 @@
         plugins: { legend: { labels: { color: fg } } },
         scales: {
           x: { stacked: !!spec.stacked, ticks: { color: fg, maxTicksLimit: 12 }, grid: { color: grid } },
-          y: { stacked: !!spec.stacked, beginAtZero: true, ticks: { color: fg, precision: 0 },
+          y: { stacked: !!spec.stacked, beginAtZero: true,
+               ticks: { color: fg, precision: spec.decimals ? undefined : 0 },
                grid: { color: grid } },
         },
       },
