@@ -18,10 +18,13 @@ let go of the output is not found: it may outlive its run.
 
 from __future__ import annotations
 
+import array
+import fcntl
 import os
 import selectors
 import signal
 import subprocess
+import termios
 import threading
 import time
 from collections.abc import Callable
@@ -159,6 +162,8 @@ class ProcessRun:
         abandon_at: float | None = None
         holders_killed = False
         exited_at: float | None = None
+        backlog: int | None = None  # bytes unread when the leader was seen gone
+        read_after = 0  # bytes read since then
         open_fds = set(streams)
         try:
             while open_fds or self.proc.poll() is None:
@@ -172,6 +177,8 @@ class ProcessRun:
                         except BlockingIOError:
                             continue
                         if chunk:
+                            if backlog is not None:
+                                read_after += len(chunk)
                             self._lines(streams[fd], bufs[fd], chunk)
                             continue
                         if bufs[fd]:
@@ -201,8 +208,15 @@ class ProcessRun:
                         end = stop
                         self.signal_group(signal.SIGTERM)
                         kill_at = now + self.grace
+                    elif leader_done and open_fds and backlog is None:
+                        # What the pipes held when the leader was seen gone was written before
+                        # it exited: read that first (a slow database can leave us behind).
+                        backlog = _unread(open_fds)
+                    elif leader_done and open_fds and read_after < backlog:
+                        pass
                     elif leader_done and open_fds:
-                        # The leader is gone but something in its group still holds the pipes.
+                        # The leader is gone and its output is read, but something in its
+                        # group still holds the pipes open.
                         exited_at = exited_at or now
                         if now - exited_at > self.drain_after_exit:
                             self.writer.system("[processes left running in the background "
@@ -266,6 +280,18 @@ class ProcessRun:
         if request is not None:
             return RunEnd(None, "cancel", request.get("reason"), request.get("by"))
         return None
+
+
+def _unread(fds: set[int]) -> int:
+    """Bytes these pipes hold that were not read yet (FIONREAD)."""
+    count, total = array.array("i", [0]), 0
+    for fd in fds:
+        try:
+            fcntl.ioctl(fd, termios.FIONREAD, count, True)
+        except OSError:
+            continue
+        total += count[0]
+    return total
 
 
 def _kill_holders(fds: set[int]) -> int:

@@ -149,3 +149,31 @@ def test_no_output_is_stored_after_a_run_was_ended_elsewhere(
     last_seq = db.session.scalar(select(TaskExecution.last_seq)
                                  .where(TaskExecution.id == uuid.UUID(ex_id)))
     assert top == last_seq  # the final state's last_seq is the truth: nothing after it
+
+
+def test_a_slow_database_is_not_taken_for_a_background_process(
+        client, auth, ctx, dev, project, monkeypatch):
+    """When the command exits while its output still waits in the pipe (the reader is behind a
+    slow database), that output is read to the end: nothing is taken for a process left running
+    in the background. In this process (the real job function, database, Redis, subprocess),
+    with every batch made slow on purpose."""
+    from app.jobs import output
+    from app.jobs.tasks import run_execution
+    from tests.jobs.fixtures import stdout_text
+
+    slow = output.OutputWriter.flush
+
+    def slow_flush(self, heartbeat=False):
+        if self.pending:
+            time.sleep(1.2)  # the slow database: longer than ORPHAN_DRAIN_SECONDS (1)
+        return slow(self, heartbeat)
+
+    monkeypatch.setattr(output.OutputWriter, "flush", slow_flush)
+    total = 9000  # ~250 KB, more than a pipe holds: the command exits with output unread
+    task = task_for(project, dev, f"seq -f 'line %06g of the slow database' 1 {total}")
+    ex_id = execute(client, auth(dev), task.id).get_json()["data"]["execution_id"]
+    assert run_execution(ex_id) == "completed"
+    data = wait_final(client, auth(dev), ex_id)
+    assert stdout_text(data) == "".join(f"line {i:06d} of the slow database\n"
+                                        for i in range(1, total + 1))
+    assert [line for line in data["output"] if line["stream"] == "system"] == []
