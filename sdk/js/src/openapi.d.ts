@@ -2,7 +2,31 @@
 // Claude CLI Web UI API 1.0.0: do not edit.
 /* eslint-disable */
 
+/** How Claude runs: a project's `settings.agent`, a task's `metadata.claude` (overrides */
+export interface AgentSettings {
+  /** --allowedTools: tools or rules allowed without asking */
+  allowed_tools?: Array<string> | null;
+  /** --append-system-prompt */
+  append_system_prompt?: string | null;
+  /** --disallowedTools */
+  disallowed_tools?: Array<string> | null;
+  /** --max-budget-usd: the CLI stops a run that would spend more */
+  max_budget_usd?: number | null;
+  /** --max-turns */
+  max_turns?: number | null;
+  /** --mcp-config (written to a file for each run) */
+  mcp_config?: McpConfig | null;
+  /** --model (an alias such as sonnet or a full name) */
+  model?: string | null;
+  /** --permission-mode */
+  permission_mode?: "default" | "acceptEdits" | "bypassPermissions" | "plan" | "dontAsk" | "auto" | null;
+  /** --strict-mcp-config: only the servers of mcp_config */
+  strict_mcp_config?: boolean | null;
+}
+
 export interface AnalyticsData {
+  /** Claude spend in the period (total, per_day, by_user, by_task, tokens) and this month's budget */
+  costs: Record<string, unknown>;
   performance_metrics: Record<string, unknown>;
   period: string;
   project_id: string;
@@ -124,6 +148,11 @@ export interface CommandRow {
   [key: string]: unknown;
 }
 
+export interface CommitBody {
+  /** The commit message; the author is the caller */
+  message: string;
+}
+
 export interface DashboardLayout {
   columns?: number | null;
   widgets?: Array<"tasks" | "projects" | "performance" | "queues" | "activity" | "commands"> | null;
@@ -203,6 +232,87 @@ export interface DetailedHealthDataEnvelope {
   meta: Meta;
 }
 
+export interface DiffData {
+  /** Commits on the task's branch that the base lacks */
+  ahead: number;
+  base_branch: string | null;
+  /** Where the branch left the base (merge base) */
+  base_commit: string | null;
+  /** Commits on the base that the task's branch lacks */
+  behind: number;
+  branch: string;
+  /** False until the task's first run makes the worktree */
+  exists: boolean;
+  files: Array<DiffFile>;
+  has_next: boolean;
+  has_previous: boolean;
+  /** The task branch's commit */
+  head: string | null;
+  /** What was cut or left out, in words */
+  notes: Array<string>;
+  page: number;
+  page_size: number;
+  pages: number;
+  /** The worktree, relative to the project's workspace */
+  path: string;
+  summary: DiffSummary;
+  task_id: string;
+  /** Files changed in the worktree but not committed */
+  uncommitted: number;
+}
+
+export interface DiffDataEnvelope {
+  data: DiffData;
+  error?: null;
+  meta: Meta;
+}
+
+export interface DiffFile {
+  additions: number;
+  binary: boolean;
+  deletions: number;
+  /** None for binary and too large files */
+  hunks: Array<DiffHunk> | null;
+  new_mode: string | null;
+  old_mode: string | null;
+  /** For renames and copies */
+  old_path: string | null;
+  path: string;
+  /** added, modified, deleted, renamed, copied, type_changed */
+  status: string;
+  /** Over 3,000 changed lines: counts only, no hunks */
+  too_large: boolean;
+}
+
+export interface DiffHunk {
+  header: string;
+  lines: Array<DiffLine>;
+  new_lines: number;
+  new_start: number;
+  old_lines: number;
+  old_start: number;
+}
+
+export interface DiffLine {
+  kind: "context" | "added" | "removed" | "note";
+  /** Line number in the task (None for removed lines) */
+  new: number | null;
+  /** Line number in the base (None for added lines) */
+  old: number | null;
+  text: string;
+}
+
+export interface DiffSummary {
+  additions: number;
+  deletions: number;
+  files: number;
+}
+
+export interface DiscardBody {
+  /** Must be true: discarding cannot be undone */
+  confirm?: boolean;
+}
+
 export interface ErrorBody {
   code: string;
   details?: Record<string, unknown> | null;
@@ -221,6 +331,8 @@ export interface ExecuteOptions {
   environment?: Record<string, unknown> | null;
   /** Admins only: run a command found unsafe */
   force?: boolean | null;
+  /** Admins only: start a Claude run although the project's monthly budget is spent (otherwise 409 PROJECT_BUDGET_EXCEEDED); recorded in the task's history */
+  override_budget?: boolean | null;
   /** Automatic retries after a failure */
   retry_attempts?: number | null;
   /** Seconds before TASK_TIMEOUT */
@@ -243,6 +355,14 @@ export interface ExecutionDataEnvelope {
   data: ExecutionData;
   error?: null;
   meta: Meta;
+}
+
+/** Git worktree per task (null removes the setting). `enabled`: runs happen in worktrees/<task-id> on branch task/<short-id>; `repository_url`: https://, ssh://, user@host:path or file:// URL cloned once into an empty workspace (a workspace that is a git repository is used as is); `base_branch`: default the repository's current branch. */
+export interface GitSettingsBody {
+  base_branch?: string | null;
+  /** A worktree per task (default false) */
+  enabled?: boolean | null;
+  repository_url?: string | null;
 }
 
 export interface HealthData {
@@ -298,6 +418,29 @@ export interface LogoutDataEnvelope {
   error?: null;
   meta: Meta;
 }
+
+/** What `--mcp-config` reads: `{"mcpServers": {name: server}}`. */
+export interface McpConfig {
+  mcpServers: Record<string, unknown>;
+}
+
+/** One MCP server: one the CLI starts as a process (`stdio`, the default: `command`, */
+export interface McpServer {
+  /** stdio: its arguments */
+  args?: Array<string>;
+  /** stdio: the program */
+  command?: string;
+  /** stdio: its variables; loader variables (LD_*, NODE_OPTIONS, ...) are refused as for runs */
+  env?: Record<string, unknown>;
+  /** http/sse: request headers */
+  headers?: Record<string, unknown>;
+  type?: "stdio" | "http" | "sse";
+  /** http/sse */
+  url?: string;
+}
+
+/** No fields: the body may be empty or absent. */
+export type MergeBody = Record<string, unknown>;
 
 export interface Message {
   message: string;
@@ -485,10 +628,10 @@ export interface ProjectCreateBody {
   description?: string | null;
   /** 1-200 characters */
   name: string;
-  /** max_tasks, max_concurrent_tasks, storage_limit */
+  /** max_tasks, max_concurrent_tasks, storage_limit, monthly_budget_usd (null: no budget) */
   resource_limits?: Record<string, unknown> | null;
-  /** Any JSON object (10 KB); `members`: user ids sharing the project */
-  settings?: Record<string, unknown> | null;
+  /** Any JSON object (10 KB), merged key by key; `members` and `agent` are checked */
+  settings?: ProjectSettings | null;
 }
 
 export interface ProjectData {
@@ -545,14 +688,25 @@ export interface ProjectDetailEnvelope {
   meta: Meta;
 }
 
+/** A project's `settings`: any JSON object (at most 10 KB), with two keys the service */
+export interface ProjectSettings {
+  /** Claude settings of the project's runs; null removes them */
+  agent?: AgentSettings | null;
+  /** Git worktree per task (app.services.git_settings); null removes it */
+  git?: GitSettingsBody | null;
+  /** Users who share the project */
+  members?: Array<string> | null;
+  [key: string]: unknown;
+}
+
 export interface ProjectUpdateBody {
   description?: string | null;
   /** 1-200 characters */
   name?: string | null;
-  /** max_tasks, max_concurrent_tasks, storage_limit */
+  /** max_tasks, max_concurrent_tasks, storage_limit, monthly_budget_usd (null: no budget) */
   resource_limits?: Record<string, unknown> | null;
-  /** Any JSON object (10 KB); `members`: user ids sharing the project */
-  settings?: Record<string, unknown> | null;
+  /** Any JSON object (10 KB), merged key by key; `members` and `agent` are checked */
+  settings?: ProjectSettings | null;
   status?: "active" | "archived" | "completed" | null;
 }
 
@@ -830,8 +984,8 @@ export interface TaskCreateBody {
   estimated_duration?: string | null;
   /** default claude */
   executor?: "claude" | "shell" | null;
-  /** JSON object, at most 10 KB */
-  metadata?: Record<string, unknown> | null;
+  /** JSON object, at most 10 KB; `claude`: this task's agent settings */
+  metadata?: TaskMetadata | null;
   /** 0-10, higher is more urgent (default 0) */
   priority?: number | null;
   project_id: string;
@@ -879,6 +1033,13 @@ export interface TaskExecuteBody {
   priority?: "high" | "normal" | "low" | "high_priority" | "normal_priority" | "low_priority";
 }
 
+/** A task's `metadata`: any JSON object (at most 10 KB); `claude` overrides the project's */
+export interface TaskMetadata {
+  /** Overrides of the project's agent settings for this task's runs */
+  claude?: AgentSettings | null;
+  [key: string]: unknown;
+}
+
 export interface TaskSummary {
   assigned_to: string | null;
   created_at: string;
@@ -904,8 +1065,8 @@ export interface TaskUpdateBody {
   estimated_duration?: string | null;
   /** default claude */
   executor?: "claude" | "shell" | null;
-  /** JSON object, at most 10 KB */
-  metadata?: Record<string, unknown> | null;
+  /** JSON object, at most 10 KB; `claude`: this task's agent settings */
+  metadata?: TaskMetadata | null;
   /** 0-10, higher is more urgent (default 0) */
   priority?: number | null;
   /** 0-100 */
@@ -964,7 +1125,7 @@ export interface ValidationErrorModel {
 export interface WebhookCreateBody {
   active?: boolean;
   description?: string | null;
-  events: Array<"task.created" | "task.updated" | "task.completed" | "task.failed" | "project.created" | "project.updated" | "system.maintenance" | "system.alert">;
+  events: Array<"task.created" | "task.updated" | "task.completed" | "task.failed" | "project.created" | "project.updated" | "system.maintenance" | "system.alert" | "budget.exceeded">;
   /** HMAC key (16-255 characters); generated and shown once when left out */
   secret?: string | null;
   /** http:// or https:// URL */
@@ -994,7 +1155,7 @@ export interface WebhookDataEnvelope {
 export interface WebhookUpdateBody {
   active?: boolean | null;
   description?: string | null;
-  events?: Array<"task.created" | "task.updated" | "task.completed" | "task.failed" | "project.created" | "project.updated" | "system.maintenance" | "system.alert"> | null;
+  events?: Array<"task.created" | "task.updated" | "task.completed" | "task.failed" | "project.created" | "project.updated" | "system.maintenance" | "system.alert" | "budget.exceeded"> | null;
   secret?: string | null;
   url?: string | null;
 }
@@ -1003,6 +1164,30 @@ export interface Workers {
   active: number;
   idle: number;
   total: number;
+}
+
+export interface WorktreeChange {
+  action: "commit" | "discard" | "merge";
+  /** merge: the base's commit before */
+  base_before?: string | null;
+  base_branch?: string | null;
+  branch: string;
+  commit?: string | null;
+  /** discard: the files (first 100) */
+  discarded?: Array<string> | null;
+  fast_forward?: boolean | null;
+  files?: number | null;
+  head?: string | null;
+  message?: string | null;
+  /** commit: the branch head before */
+  parent?: string | null;
+  task_id: string;
+}
+
+export interface WorktreeChangeEnvelope {
+  data: WorktreeChange;
+  error?: null;
+  meta: Meta;
 }
 
 /** Every operation: `METHOD /path` → path parameters, query, body, response `data`. */
@@ -1271,6 +1456,12 @@ export interface Operations {
     body: never;
     response: Message;
   };
+  "GET /api/tasks/{task_id}/diff": {
+    path: { task_id: string; };
+    query: { page?: number; page_size?: number; };
+    body: never;
+    response: DiffData;
+  };
   "POST /api/tasks/{task_id}/execute": {
     path: { task_id: string; };
     query: never;
@@ -1294,6 +1485,24 @@ export interface Operations {
     query: never;
     body: never;
     response: RetryData;
+  };
+  "POST /api/tasks/{task_id}/worktree/commit": {
+    path: { task_id: string; };
+    query: never;
+    body: CommitBody;
+    response: WorktreeChange;
+  };
+  "POST /api/tasks/{task_id}/worktree/discard": {
+    path: { task_id: string; };
+    query: never;
+    body: DiscardBody;
+    response: WorktreeChange;
+  };
+  "POST /api/tasks/{task_id}/worktree/merge": {
+    path: { task_id: string; };
+    query: never;
+    body: MergeBody;
+    response: WorktreeChange;
   };
   "PUT /api/users/preferences": {
     path: never;

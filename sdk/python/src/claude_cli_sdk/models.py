@@ -9,6 +9,7 @@ from typing import Any, Literal
 from claude_cli_sdk._records import Record
 
 __all__ = [
+    "AgentSettings",
     "AnalyticsData",
     "BulkData",
     "ClearData",
@@ -21,12 +22,19 @@ __all__ = [
     "DeliveryData",
     "DependencyData",
     "DetailedHealthData",
+    "DiffData",
+    "DiffFile",
+    "DiffHunk",
+    "DiffLine",
+    "DiffSummary",
     "ExecuteOptions",
     "ExecutionData",
     "HealthData",
     "HistoryData",
     "LoginData",
     "LogoutData",
+    "McpConfig",
+    "McpServer",
     "Message",
     "NotificationPrefs",
     "PreferencesData",
@@ -35,6 +43,7 @@ __all__ = [
     "ProjectData",
     "ProjectDeleted",
     "ProjectDetail",
+    "ProjectSettings",
     "QueueMetricsData",
     "QueueStateData",
     "QueueStatusData",
@@ -53,17 +62,34 @@ __all__ = [
     "SystemInfoData",
     "TaskCancelData",
     "TaskData",
+    "TaskMetadata",
     "TaskSummary",
     "UserSummary",
     "ValidateData",
     "WebhookData",
     "Workers",
+    "WorktreeChange",
 ]
+
+
+class AgentSettings(Record):
+    """How Claude runs: a project's `settings.agent`, a task's `metadata.claude` (overrides"""
+
+    allowed_tools: list[str] | None
+    append_system_prompt: str | None
+    disallowed_tools: list[str] | None
+    max_budget_usd: float | None
+    max_turns: int | None
+    mcp_config: McpConfig | None
+    model: str | None
+    permission_mode: Literal["default", "acceptEdits", "bypassPermissions", "plan", "dontAsk", "auto"] | None
+    strict_mcp_config: bool | None
 
 
 class AnalyticsData(Record):
     """AnalyticsData"""
 
+    costs: Record
     performance_metrics: Record
     period: str
     project_id: str
@@ -175,11 +201,78 @@ class DetailedHealthData(Record):
     uptime: int
 
 
+class DiffData(Record):
+    """DiffData"""
+
+    ahead: int
+    base_branch: str | None
+    base_commit: str | None
+    behind: int
+    branch: str
+    exists: bool
+    files: list[DiffFile]
+    has_next: bool
+    has_previous: bool
+    head: str | None
+    notes: list[str]
+    page: int
+    page_size: int
+    pages: int
+    path: str
+    summary: DiffSummary
+    task_id: str
+    uncommitted: int
+
+
+class DiffFile(Record):
+    """DiffFile"""
+
+    additions: int
+    binary: bool
+    deletions: int
+    hunks: list[DiffHunk] | None
+    new_mode: str | None
+    old_mode: str | None
+    old_path: str | None
+    path: str
+    status: str
+    too_large: bool
+
+
+class DiffHunk(Record):
+    """DiffHunk"""
+
+    header: str
+    lines: list[DiffLine]
+    new_lines: int
+    new_start: int
+    old_lines: int
+    old_start: int
+
+
+class DiffLine(Record):
+    """DiffLine"""
+
+    kind: Literal["context", "added", "removed", "note"]
+    new: int | None
+    old: int | None
+    text: str
+
+
+class DiffSummary(Record):
+    """DiffSummary"""
+
+    additions: int
+    deletions: int
+    files: int
+
+
 class ExecuteOptions(Record):
     """`options` of running a task, the same model for POST /api/tasks/{id}/execute and the"""
 
     environment: Record | None
     force: bool | None
+    override_budget: bool | None
     retry_attempts: int | None
     timeout: int | None
 
@@ -229,6 +322,23 @@ class LogoutData(Record):
 
     message: str
     revoked_until: str
+
+
+class McpConfig(Record):
+    """What `--mcp-config` reads: `{"mcpServers": {name: server}}`."""
+
+    mcpServers: Record
+
+
+class McpServer(Record):
+    """One MCP server: one the CLI starts as a process (`stdio`, the default: `command`,"""
+
+    args: list[str]
+    command: str
+    env: Record
+    headers: Record
+    type: Literal["stdio", "http", "sse"]
+    url: str
 
 
 class Message(Record):
@@ -317,6 +427,14 @@ class ProjectDetail(Record):
     statistics: Record | None
     status: str
     updated_at: str
+
+
+class ProjectSettings(Record):
+    """A project's `settings`: any JSON object (at most 10 KB), with two keys the service"""
+
+    agent: AgentSettings | None
+    git: Record | None
+    members: list[str] | None
 
 
 class QueueMetricsData(Record):
@@ -513,6 +631,12 @@ class TaskData(Record):
     working_directory: str | None
 
 
+class TaskMetadata(Record):
+    """A task's `metadata`: any JSON object (at most 10 KB); `claude` overrides the project's"""
+
+    claude: AgentSettings | None
+
+
 class TaskSummary(Record):
     """TaskSummary"""
 
@@ -569,9 +693,32 @@ class Workers(Record):
     total: int
 
 
+class WorktreeChange(Record):
+    """WorktreeChange"""
+
+    action: Literal["commit", "discard", "merge"]
+    base_before: str | None
+    base_branch: str | None
+    branch: str
+    commit: str | None
+    discarded: list[str] | None
+    fast_forward: bool | None
+    files: int | None
+    head: str | None
+    message: str | None
+    parent: str | None
+    task_id: str
+
+
+AgentSettings.__refs__ = {"mcp_config": McpConfig}
 CommandHistoryData.__refs__ = {"commands": CommandRow}
+DiffData.__refs__ = {"files": DiffFile, "summary": DiffSummary}
+DiffFile.__refs__ = {"hunks": DiffHunk}
+DiffHunk.__refs__ = {"lines": DiffLine}
 LoginData.__refs__ = {"user": UserSummary}
+ProjectSettings.__refs__ = {"agent": AgentSettings}
 QueueMetricsData.__refs__ = {"workers": Workers}
 QueueStatusData.__refs__ = {"workers": Workers}
 RunningData.__refs__ = {"commands": CommandRow}
 SuggestionsData.__refs__ = {"suggestions": Suggestion}
+TaskMetadata.__refs__ = {"claude": AgentSettings}
