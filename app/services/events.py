@@ -10,6 +10,8 @@ Event types (the webhook names where one exists, CONTRACT §7):
   project.created | project.updated | project.deleted
   execution.updated (an execution's status/fields), command.updated (a command run's status)
   system.maintenance | system.alert | notification (a message for one user: scope.user_id)
+  budget.exceeded (a project's monthly budget is spent; app.services.budgets)
+A `system.*` event with a `project_id` scope (a budget alert) is for that project's people only.
 Scope keys say what an event concerns (project_id, task_id, execution_id, command_id,
 session_id, user_id); the websocket hub routes and filters on them.
 

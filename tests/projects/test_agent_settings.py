@@ -288,6 +288,10 @@ def test_project_form_claude_agent_section(ctx, page_client, developer):
     assert agent["allowed_tools"] == ["Read", "Bash(git log:*)"] and agent["max_turns"] == 9
     assert agent["append_system_prompt"] == "Be brief.\nNever push."
     assert agent["strict_mcp_config"] is True and agent["permission_mode"] == "plan"
+    detail = client.get(f"/projects/{project.id}").data.decode()
+    assert re.search(r'id="project-agent-summary">opus · plan · 9 turns · 2 MCP servers<',
+                     detail)
+    assert re.search(r'id="project-budget">\$25\.00 for Claude runs', detail)
     # Emptying every field removes the agent settings.
     resp = client.hx_post(f"/projects/{project.id}", {"name": project.name,
                                                       "agent_present": "1"})
