@@ -4,11 +4,13 @@ cut to drop a client's socket the way a network does."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
 
 import pytest
 
@@ -79,6 +81,26 @@ class CuttableProxy:
         self.closed = True
         self.listener.close()
         self.cut()
+
+
+def run_async(main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    """`asyncio.run(main())` on a thread of its own: the browser tests' sync Playwright keeps
+    an event loop running on the main thread for the whole session."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = asyncio.run(main())
+        except BaseException as exc:  # handed to the test's thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=target, name="sdk-async-test")
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "the async test did not finish within 120 s"
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
 
 
 @pytest.fixture

@@ -94,6 +94,9 @@ def test_errors_are_typed_and_carry_the_envelope_code(server, make_user):
     with pytest.raises(ConflictError) as exc:
         client.tasks.add_dependency(blocker.id, blocked.id)
     assert exc.value.code == "TASK_DEPENDENCY_CYCLE"
+    with pytest.raises(ConflictError) as exc:  # a project without settings.git
+        client.tasks.diff(blocker.id)
+    assert exc.value.code == "GIT_NOT_ENABLED"
 
     slow = client.tasks.create(title="slow", project_id=project.id, executor="shell",
                                command="sleep 30")

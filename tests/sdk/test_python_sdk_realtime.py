@@ -9,6 +9,8 @@ import asyncio
 import pytest
 from claude_cli_sdk import AsyncClaudeCliClient, ClaudeCliClient, NotFoundError, OutputLine
 
+from tests.sdk.conftest import run_async
+
 LINES = 240
 # About 2.5 s of output: the stream is cut while the task is still writing.
 COUNTING = f"i=1; while [ $i -le {LINES} ]; do echo line $i; i=$((i+1)); sleep 0.01; done"
@@ -113,4 +115,4 @@ def test_the_async_client_does_the_same(server, make_user):
             status = await client.commands.status(command.command_id)
             assert status.exit_code == 0
 
-    asyncio.run(main())
+    run_async(main)

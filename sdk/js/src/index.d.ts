@@ -150,6 +150,13 @@ export declare class ClaudeCliClient {
       Result<'POST /api/tasks/{task_id}/dependencies'>;
     removeDependency(taskId: Id, dependencyId: Id):
       Result<'DELETE /api/tasks/{task_id}/dependencies/{dependency_id}'>;
+    diff(taskId: Id, params?: Query<'GET /api/tasks/{task_id}/diff'>):
+      Result<'GET /api/tasks/{task_id}/diff'>;
+    commitWorktree(taskId: Id, body: string | Body<'POST /api/tasks/{task_id}/worktree/commit'>):
+      Result<'POST /api/tasks/{task_id}/worktree/commit'>;
+    discardWorktree(taskId: Id, body?: Body<'POST /api/tasks/{task_id}/worktree/discard'>):
+      Result<'POST /api/tasks/{task_id}/worktree/discard'>;
+    mergeWorktree(taskId: Id): Result<'POST /api/tasks/{task_id}/worktree/merge'>;
   };
   executions: {
     get(executionId: Id, params?: Query<'GET /api/executions/{execution_id}'>):

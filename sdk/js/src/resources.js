@@ -21,6 +21,10 @@ export const OPERATIONS = {
   'tasks.executions': 'GET /api/tasks/{task_id}/executions',
   'tasks.addDependency': 'POST /api/tasks/{task_id}/dependencies',
   'tasks.removeDependency': 'DELETE /api/tasks/{task_id}/dependencies/{dependency_id}',
+  'tasks.diff': 'GET /api/tasks/{task_id}/diff',
+  'tasks.commitWorktree': 'POST /api/tasks/{task_id}/worktree/commit',
+  'tasks.discardWorktree': 'POST /api/tasks/{task_id}/worktree/discard',
+  'tasks.mergeWorktree': 'POST /api/tasks/{task_id}/worktree/merge',
   'executions.get': 'GET /api/executions/{execution_id}',
   'projects.create': 'POST /api/projects/',
   'projects.list': 'GET /api/projects/',
@@ -152,6 +156,14 @@ export class Tasks extends Resource {
   removeDependency(taskId, dependencyId) {
     return this._call('removeDependency', [taskId, dependencyId]);
   }
+  /** The task's git worktree against its base (projects with settings.git). */
+  diff(taskId, params = {}) { return this._call('diff', [taskId], { params }); }
+  commitWorktree(taskId, body) {
+    return this._call('commitWorktree', [taskId],
+      { body: typeof body === 'string' ? { message: body } : body });
+  }
+  discardWorktree(taskId, body = {}) { return this._call('discardWorktree', [taskId], { body }); }
+  mergeWorktree(taskId) { return this._call('mergeWorktree', [taskId], { body: {} }); }
 }
 
 export class Executions extends Resource {

@@ -92,6 +92,8 @@ describe('the JavaScript SDK against the real app', { skip: configured }, () => 
     await assert.rejects(client.tasks.execute(second.id, { priority: 'high' }),
       (err) => err instanceof ConflictError && err.status === 409
         && err.code === 'TASK_DEPENDENCY_NOT_MET');
+    await assert.rejects(client.tasks.diff(first.id), // a project without settings.git
+      (err) => err instanceof ConflictError && err.code === 'GIT_NOT_ENABLED');
     await assert.rejects(client.projects.get('00000000-0000-4000-8000-000000000000'),
       (err) => err instanceof NotFoundError && err.code === 'PROJECT_NOT_FOUND');
   });

@@ -15,6 +15,7 @@ from claude_cli_sdk.models import (
     BulkData,
     DeletedData,
     DependencyData,
+    DiffData,
     ExecutionData,
     HistoryData,
     Message,
@@ -23,6 +24,7 @@ from claude_cli_sdk.models import (
     TaskCancelData,
     TaskData,
     TaskSummary,
+    WorktreeChange,
 )
 
 Priority = Literal["high", "normal", "low"]
@@ -169,6 +171,32 @@ class AsyncTasks:
     async def remove_dependency(self, task_id: Any, dependency_id: Any) -> Message:
         return Message(await self._t.request(
             "DELETE", f"/tasks/{path_id(task_id)}/dependencies/{path_id(dependency_id)}"))
+
+    @operation("GET", "/api/tasks/{task_id}/diff")
+    async def diff(self, task_id: Any, *, page: int | None = None,
+                   page_size: int | None = None) -> DiffData:
+        """The task's git worktree against its base (projects with `settings.git`): files
+        with +/- counts and numbered hunks, `page_size` files a page."""
+        return DiffData(await self._t.request("GET", f"/tasks/{path_id(task_id)}/diff",
+                                              params=query(page=page, page_size=page_size)))
+
+    @operation("POST", "/api/tasks/{task_id}/worktree/commit")
+    async def commit_worktree(self, task_id: Any, message: str) -> WorktreeChange:
+        """Commit everything changed in the task's worktree (you are the author)."""
+        return WorktreeChange(await self._t.request(
+            "POST", f"/tasks/{path_id(task_id)}/worktree/commit", json=body(message=message)))
+
+    @operation("POST", "/api/tasks/{task_id}/worktree/discard")
+    async def discard_worktree(self, task_id: Any, *, confirm: bool = False) -> WorktreeChange:
+        """Throw away the worktree's uncommitted changes (`confirm=True` is required)."""
+        return WorktreeChange(await self._t.request(
+            "POST", f"/tasks/{path_id(task_id)}/worktree/discard", json=body(confirm=confirm)))
+
+    @operation("POST", "/api/tasks/{task_id}/worktree/merge")
+    async def merge_worktree(self, task_id: Any) -> WorktreeChange:
+        """Merge the task's branch into its base (a conflict is a 409, nothing written)."""
+        return WorktreeChange(await self._t.request(
+            "POST", f"/tasks/{path_id(task_id)}/worktree/merge", json={}))
 
 
 class AsyncExecutions:
