@@ -149,11 +149,35 @@ def fill_hunks(snap: Snapshot, base: str, files: list[dict[str, Any]]) -> list[s
                      " on are listed with their counts only")
     if len(sections) > len(shown):
         sections = sections[:len(shown)]
+    if not all(_matches(section, f) for f, section in zip(shown, sections, strict=False)):
+        # git paired or ordered this page's files unlike the listing: one diff per file
+        sections = [_one(snap, base, f) for f in shown]
     for f, section in zip(shown, sections, strict=False):
         f["hunks"], cut = _hunks(section)
         if cut:
             notes.append(f"{f['path']}: lines over {LINE_CHARS} characters are cut")
     return notes
+
+
+def _one(snap: Snapshot, base: str, f: dict[str, Any]) -> list[bytes]:
+    paths = [p.decode("utf-8", "surrogateescape") for p in f["_paths"]]
+    out = snap.run(["diff", "--cached", "-U3", *DIFF_FLAGS, base, "--", *paths],
+                   max_bytes=PATCH_BYTES // 8).out
+    return (_sections(out) or [[]])[0]
+
+
+def _matches(section: list[bytes], f: dict[str, Any]) -> bool:
+    """False when the section's `+++ b/` (or, deleted, `--- a/`) line names another file;
+    quoted names and sections without those lines (binary, mode only) are not contradicted."""
+    new, old = f["_paths"][0], f["_paths"][-1]
+    for line in section:
+        if line.startswith(b"@@ "):
+            break
+        if line.startswith(b"+++ b/"):  # git ends the line with a tab when a name has spaces
+            return line[6:].rstrip(b"\t") == new
+        if line.startswith(b"--- a/") and f["status"] == "deleted":
+            return line[6:].rstrip(b"\t") == old
+    return True
 
 
 def _sections(patch: bytes) -> list[list[bytes]]:

@@ -145,3 +145,24 @@ def test_nothing_changed_and_no_run_yet(client, auth, dev, tree, ctx, viewer):
     stranger = client.get(f"/api/tasks/{task.id}/diff", headers=auth(viewer))
     assert stranger.status_code == 403
     assert git(path, "status", "--porcelain") == ""  # the diff left the worktree as it was
+
+
+def test_hunks_stay_with_their_files(client, auth, dev, tree, monkeypatch):
+    """One `git diff` per page, its sections matched to the listed files by their names (names
+    with spaces included); should they not match, each file is read on its own."""
+    from app.services import git_diff
+
+    task, path, uid = tree
+    write(path / "a b.txt", "spaced name\n", uid)
+    write(path / "keep.txt", "all new\n", uid)
+    per_file = []
+    real_one = git_diff._one
+    monkeypatch.setattr(git_diff, "_one", lambda *args: per_file.append(1) or real_one(*args))
+    together = diff(client, auth, dev, task)
+    assert per_file == []
+    assert together["files"][0]["path"] == "a b.txt"
+    assert together["files"][0]["hunks"][0]["lines"][0]["text"] == "spaced name"
+    monkeypatch.setattr(git_diff, "_matches", lambda section, f: False)
+    apart = diff(client, auth, dev, task)
+    assert len(per_file) == 2
+    assert apart["files"] == together["files"]
