@@ -101,10 +101,13 @@ def test_viewer_sees_the_diff_without_buttons(app, page_for, dev, viewer, git_pr
 
         update_project(git_project.id, db.session.get(User, dev.id),
                        {"settings": {"members": [str(viewer.id)]}})
-        task = factories.task(git_project, dev, "Viewed", executor="shell",
-                              command="echo seen > seen.txt")
+        task = factories.task(git_project, dev, "Viewed", executor="shell", command=(
+            "echo seen > seen.txt; mkdir -p " + "deep/" * 12 + "; "
+            "printf '%0300d\\n' 0 > " + "deep/" * 12 + "long_file_name_" + "x" * 60))
     _run_and_wait(client, auth(dev), task.id)
-    page = page_for(viewer, f"/tasks/{task.id}")
+    page = page_for(viewer, f"/tasks/{task.id}", viewport={"width": 390, "height": 800})
     expect(page.locator("#worktree-files")).to_contain_text("seen.txt", timeout=WAIT)
+    expect(page.locator("#worktree-files")).to_contain_text("long_file_name_xxx")
     expect(page.locator("#worktree-commit")).to_have_count(0)
     expect(page.locator("#worktree-merge")).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # long names wrap
