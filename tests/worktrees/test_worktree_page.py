@@ -39,6 +39,10 @@ def test_panel_commit_discard_merge_and_conflict(app, page_for, dev, git_project
 
     page = page_for(dev, f"/tasks/{task.id}")
     page.on("dialog", lambda dialog: dialog.accept())
+    complaints: list[str] = []
+    page.on("console", lambda msg: complaints.append(msg.text)
+            if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: complaints.append(str(exc)))
     expect(page.locator(panel_id)).to_contain_text("made on its first run", timeout=WAIT)
     _run_and_wait(client, headers, task.id)  # the page socket pushes the status: panel redraws
     files = page.locator("#worktree-files")
@@ -89,6 +93,7 @@ def test_panel_commit_discard_merge_and_conflict(app, page_for, dev, git_project
         "conflicts with main in 1 file(s): README.md", timeout=WAIT)
     expect(page.locator("#worktree-error")).to_contain_text("nothing was changed")
     assert git(ws, "rev-parse", "main") == main_before
+    assert complaints == []  # no CSP violation, no script error
 
 
 def test_viewer_sees_the_diff_without_buttons(app, page_for, dev, viewer, git_project,
