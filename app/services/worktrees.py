@@ -104,13 +104,16 @@ def require_repository(sp: Space) -> None:
     never clone: that happens on the first run)."""
     if is_repository(sp):
         return
-    if sp.settings.repository_url:
+    if sp.settings.repository_url and not any(sp.root.iterdir()):
         raise AppError("WORKTREE_NOT_READY", "The repository is cloned into the project's "
                        "workspace on the first run of a task; nothing has run yet")
     raise AppError("GIT_REPOSITORY_UNAVAILABLE", _no_repository_message(sp))
 
 
 def _no_repository_message(sp: Space) -> str:
+    if sp.settings.repository_url:
+        return (f"Cannot clone {sp.settings.repository_url} into the project's workspace: it "
+                "is not empty and not a git repository; empty it first")
     return ("Git worktrees are on for this project, but its workspace is not a git "
             "repository: set settings.git.repository_url to clone one, or make the workspace a "
             "repository (run `git init` and commit in it)")
@@ -124,8 +127,7 @@ def ensure_repository(sp: Space) -> None:
     if not url:
         raise AppError("GIT_REPOSITORY_UNAVAILABLE", _no_repository_message(sp))
     if any(sp.root.iterdir()):
-        raise AppError("GIT_REPOSITORY_UNAVAILABLE", f"Cannot clone {url} into the project's "
-                       "workspace: it is not empty and not a git repository; empty it first")
+        raise AppError("GIT_REPOSITORY_UNAVAILABLE", _no_repository_message(sp))
     with CloneConfig() as config:
         sp.git.run(["clone", "--no-recurse-submodules", "--", url, "."], sp.root,
                    timeout=timeout_of("GIT_CLONE_TIMEOUT"), env={"GIT_CONFIG_GLOBAL": config},

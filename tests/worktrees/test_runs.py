@@ -206,6 +206,17 @@ def test_a_workspace_without_git_is_a_clear_error(client, auth, dev, workers, ct
     assert "settings.git.repository_url" in done["error"]["message"]
     assert stdout_text(done) == ""
 
+    cloning = factories.project(dev, settings={"git": {
+        "enabled": True, "repository_url": "https://example.invalid/repo.git"}})
+    (workspace_of(ctx, cloning.id) / "notes.txt").write_text("in the way\n")
+    blocked = shell_task(cloning, dev, "echo should not run")
+    refused = client.get(f"/api/tasks/{blocked.id}/diff", headers=auth(dev))
+    assert refused.status_code == 409, refused.get_json()
+    assert "not empty" in refused.get_json()["error"]["message"]
+    failed = run(client, auth(dev), blocked.id)
+    assert failed["status"] == "failed"
+    assert "is not empty and not a git repository" in failed["error"]["message"]
+
 
 def test_repository_url_is_cloned_once_into_the_workspace(client, auth, dev, workers, ctx,
                                                           tmp_path):
