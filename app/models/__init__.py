@@ -1,5 +1,6 @@
 """All models, imported here so that Alembic and the app see the whole schema."""
 
+from app.models.approval import RunApproval
 from app.models.audit import AuditLog
 from app.models.budget import ProjectBudgetAlert
 from app.models.command import CommandRun
@@ -14,7 +15,7 @@ from app.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "AuditLog", "CommandRun", "OutputLine", "Project", "ProjectBudgetAlert", "ProjectMember",
-    "RunAccount",
+    "RunAccount", "RunApproval",
     "SessionEvent", "SessionSnapshot", "SystemSetting", "Task", "TaskDependency", "TaskExecution",
     "TaskTag", "User", "UserSession", "Webhook", "WebhookAttempt", "WebhookDelivery",
 ]

@@ -42,6 +42,18 @@ class TaskExecution(RunRecord, db.Model):
     duration_api_ms: Mapped[int | None] = mapped_column(sa.Integer)
     result_text: Mapped[str | None] = mapped_column(sa.Text)
     usage: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    model_usage: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # result.modelUsage
+    permission_denials: Mapped[list[Any] | None] = mapped_column(JSONType)
+    result_subtype: Mapped[str | None] = mapped_column(sa.String(64))
+    # Completed, but with something the user should know (tools Claude was denied).
+    warning: Mapped[str | None] = mapped_column(sa.Text)
+    # The conversation (app.services.conversation): what this run asked Claude, the session
+    # it continued (`--resume`) and the run it follows, and the directory it really ran in
+    # (a resume must run where the transcript was made).
+    prompt: Mapped[str | None] = mapped_column(sa.Text)
+    resume_session_id: Mapped[str | None] = mapped_column(sa.String(100))
+    follow_up_of: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    run_directory: Mapped[str | None] = mapped_column(sa.String(4096))
 
     __table_args__ = (
         sa.CheckConstraint(f"status IN {EXECUTION_STATUSES}", name="status"),
