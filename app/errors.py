@@ -72,6 +72,13 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "GIT_UNCOMMITTED_CHANGES": (409, "Uncommitted changes are in the way"),
     "GIT_MERGE_CONFLICT": (409, "The branches conflict; nothing was changed"),
     "GIT_OPERATION_FAILED": (500, "A git command failed"),
+    # Claude conversations (app.services.conversation, app.services.approvals)
+    "CLAUDE_NO_SESSION": (409, "There is no Claude conversation to continue"),
+    "CLAUDE_SESSION_NOT_FOUND": (409, "The Claude conversation's transcript was not found"),
+    "CLAUDE_RESUME_UNAVAILABLE": (409, "The Claude conversation cannot be resumed here"),
+    "EXECUTION_NOT_RUNNING": (409, "The run is not running"),
+    "APPROVAL_NOT_FOUND": (404, "Permission request doesn't exist"),
+    "APPROVAL_ALREADY_DECIDED": (409, "The permission request was already answered"),
     # Rate limiting
     "RATE_LIMIT_EXCEEDED": (429, "Too many requests. Please try again later."),
     # System

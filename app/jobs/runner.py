@@ -8,6 +8,11 @@ checks, a few times a second, for a cancel request (Redis), the worker's shutdow
 timeout, and beats the heartbeat. Stopping is SIGTERM to the group, then SIGKILL after the grace
 period; when the run ends anything left in its group is killed, so no child outlives its run.
 
+A run may hold its process's stdin (`enable_input`, the Claude executor's stream-json input,
+app.jobs.run_input): what it sends is written by the same loop without ever blocking it (a
+non-blocking pipe, watched for writability while something waits), and `on_check` is called
+with every check so the executor can look at its inbox. Without it stdin is /dev/null.
+
 A process that left the group (`setsid`, a daemonizing double fork) cannot be signalled with
 it. If such a process still holds the output pipes `ABANDON_AFTER` seconds after the group was
 killed, whatever holds them is found through /proc and killed too (only the run's own
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import array
 import fcntl
+import logging
 import os
 import selectors
 import signal
@@ -32,6 +38,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from app.jobs.output import OutputStoreError, OutputWriter
+from app.jobs.run_input import InputPipe
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from app.services.run_identity import RunIdentity
@@ -80,6 +89,15 @@ class ProcessRun:
         self.proc: subprocess.Popen | None = None
         self.started = 0.0
         self.db_error: str | None = None  # the database refused the output: the run ends
+        self.input: InputPipe | None = None  # stdin, when the executor holds it
+        self.on_check: Callable[[float], None] | None = None
+
+    def enable_input(self, on_check: Callable[[float], None] | None = None) -> InputPipe:
+        """Give the process a stdin pipe (call before `start`); `on_check(now)` then runs with
+        every check of the loop (a few times a second) while the run is not being stopped."""
+        self.input = InputPipe()
+        self.on_check = on_check
+        return self.input
 
     # ---- process ---------------------------------------------------------------------------
 
@@ -88,7 +106,8 @@ class ProcessRun:
             raise SpawnError(f"working directory does not exist: {self.cwd}")
         try:
             self.proc = subprocess.Popen(
-                self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
+                self.argv, cwd=self.cwd, env=self.env,
+                stdin=subprocess.PIPE if self.input is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
                 close_fds=True, **(self.identity.popen_kwargs() if self.identity else {}))
         except FileNotFoundError as exc:
@@ -98,6 +117,8 @@ class ProcessRun:
         except OSError as exc:
             raise SpawnError(f"could not start {self.argv[0]}: {exc.strerror or exc}") from exc
         self.started = time.monotonic()
+        if self.input is not None and self.proc.stdin is not None:
+            self.input.attach(self.proc.stdin)
         return self.proc.pid
 
     def signal_group(self, sig: int) -> None:
@@ -113,6 +134,8 @@ class ProcessRun:
         if self.proc is None:
             return
         self.signal_group(signal.SIGKILL)
+        if self.input is not None:
+            self.input.drop()
         try:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
@@ -165,13 +188,18 @@ class ProcessRun:
         backlog: int | None = None  # bytes unread when the leader was seen gone
         read_after = 0  # bytes read since then
         open_fds = set(streams)
+        writing: int | None = None  # stdin's fd while it is watched for writability
         try:
             while open_fds or self.proc.poll() is None:
                 if open_fds:
+                    writing = self._watch_input(sel, writing)
                     wait_for = max(min(next_flush if self.writer.pending else next_check,
                                        next_check) - time.monotonic(), 0.0)
                     for key, _ in sel.select(wait_for):
                         fd = key.fd
+                        if fd == writing:
+                            self.input.pump()
+                            continue
                         try:
                             chunk = os.read(fd, 65536)
                         except BlockingIOError:
@@ -201,6 +229,8 @@ class ProcessRun:
                 if now >= next_tick:
                     self._store(self.tick)
                     next_tick = now + self.tick_every
+                if self.on_check is not None and kill_at is None and end.reason == "exit":
+                    self._check_input(now)
                 leader_done = self.proc.poll() is not None
                 if kill_at is None:
                     stop = self._should_stop(now) if end.reason == "exit" else None
@@ -246,6 +276,8 @@ class ProcessRun:
                     open_fds.clear()
         finally:
             sel.close()
+            if self.input is not None:
+                self.input.drop()
             self.signal_group(signal.SIGKILL)  # nothing in the group outlives the run
             for pipe in (self.proc.stdout, self.proc.stderr):
                 pipe.close()
@@ -256,6 +288,29 @@ class ProcessRun:
         if self.db_error is not None and end.reason != "database":
             end.reason, end.detail = "database", self.db_error
         return end
+
+    def _watch_input(self, sel: selectors.BaseSelector, writing: int | None) -> int | None:
+        """Watch stdin for writability exactly while something waits to be written."""
+        want = self.input.waiting_fd() if self.input is not None else None
+        if want == writing:
+            return writing
+        if writing is not None:
+            try:
+                sel.unregister(writing)
+            except (KeyError, ValueError):
+                pass
+        if want is not None:
+            sel.register(want, selectors.EVENT_WRITE)
+        return want
+
+    def _check_input(self, now: float) -> None:
+        """The executor's look at its inbox; its failure is logged, the run goes on."""
+        try:
+            self.on_check(now)
+        except OutputStoreError as exc:
+            self.db_error = str(exc)
+        except Exception:  # an inbox problem must not kill the run
+            log.exception("input check of %s failed", self.argv[0])
 
     def _store(self, step: Callable[[], object]) -> None:
         """A step that writes to the database (a flush, the heartbeat); once the database has

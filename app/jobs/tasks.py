@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import uuid
 
@@ -10,12 +11,14 @@ from app.errors import AppError
 from app.extensions import db
 from app.jobs import common
 from app.jobs.executors import claude, shell
+from app.jobs.executors.claude_session import ClaudeSession
 from app.jobs.runner import SpawnError
 from app.models.execution import TaskExecution
 from app.models.task import Task
 from app.services import (
     agent_settings,
     concurrency,
+    conversation,
     environment,
     events,
     run_control,
@@ -28,6 +31,14 @@ from app.services.engine_config import setting
 from app.services.execution_lifecycle import Outcome
 
 log = logging.getLogger(__name__)
+
+
+class ResumeRefused(Exception):
+    """This worker cannot resume the run's Claude conversation (code, message)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
 
 
 def run_execution(execution_id: str) -> str:
@@ -64,7 +75,7 @@ def _run(ex: TaskExecution, task: Task, ttl: int, limit: int, record: dict,
     """Run a registered execution that holds its project slot, to a final state."""
     key = lifecycle.key(ex.id)
     project_id, eid = ex.project_id, ex.id
-    runner = None
+    runner = parser = None
     release = lifecycle.Release(project_id, eid, limit, key)
     try:
         writer = common.new_writer("execution", eid)
@@ -77,11 +88,19 @@ def _run(ex: TaskExecution, task: Task, ttl: int, limit: int, record: dict,
                                     (ex.options or {}).get("environment"))
             if identity is not None:
                 env = identity.environment(env)
+            if parser is not None:
+                cwd, env = _conversation(ex, cwd, env, identity)
             tick, every = common.heartbeat_tick(key, writer, project_id, eid)
             runner = common.make_runner(argv, cwd, env, writer, key,
                                         (ex.options or {}).get("timeout"), tick, every, feed,
                                         max_line, identity=identity)
+            if parser is not None:
+                parser.session.attach(runner)  # the worker holds stdin: prompt, messages
             pid = runner.start()
+        except ResumeRefused as exc:
+            lifecycle.finish(eid, Outcome(status="failed", error_code=exc.code,
+                                          error_message=exc.message, retryable=False))
+            return "failed to resume"
         except (SpawnError, ValueError, AppError) as exc:
             lifecycle.finish(eid, Outcome(status="failed", error_code="TASK_EXECUTION_FAILED",
                                           error_message=_spawn_message(ex, exc), retryable=False))
@@ -94,7 +113,7 @@ def _run(ex: TaskExecution, task: Task, ttl: int, limit: int, record: dict,
             add_end_marks(pipe)
 
         if lifecycle.mark_running(eid, common.worker_name(), pid, after_commit=after_start,
-                                  marks=marks) is None:
+                                  marks=marks, run_directory=cwd) is None:
             runner.kill_now()
             return "cancelled before it started"
         end = runner.wait()
@@ -110,6 +129,8 @@ def _run(ex: TaskExecution, task: Task, ttl: int, limit: int, record: dict,
     finally:
         if ex.executor == "claude":
             agent_settings.remove_run_files(eid)  # the MCP config written for the run
+        if parser is not None:
+            _end_session(parser.session)
         try:
             release.complete()
         except Exception:
@@ -129,10 +150,36 @@ def _plan(ex: TaskExecution, task: Task, writer, identity=None):
     settings = agent_settings.for_run(
         agent_settings.effective(task.project_settings, task.meta), ex.id, identity)
     cli = common.cli_path()
-    prompt = claude.prompt_of(task.title, task.description, ex.command)
-    parser = claude.ClaudeStream(writer)
+    prompt = ex.prompt or claude.prompt_of(task.title, task.description, ex.command)
+    session = ClaudeSession(ex.id, task.id, ex.project_id, writer, prompt)
+    parser = claude.ClaudeStream(writer, session)
     max_line = max(writer.max_bytes, 1024 * 1024) + 1
-    return claude.argv(cli, prompt, settings), parser.feed, parser, max_line
+    return claude.argv(cli, settings, ex.resume_session_id), parser.feed, parser, max_line
+
+
+def _conversation(ex: TaskExecution, cwd: str, env: dict[str, str], identity
+                  ) -> tuple[str, dict[str, str]]:
+    """The CLI's config directory in the project's workspace (where its transcripts live, so
+    any worker sharing the workspace can resume them); a follow-up runs in the directory its
+    conversation was recorded in, or is refused (ResumeRefused) when this worker cannot."""
+    env = {**env, "CLAUDE_CONFIG_DIR": conversation.prepare_config_dir(ex.project_id,
+                                                                        identity)}
+    if not ex.resume_session_id:
+        return cwd, env
+    previous = conversation.recorded_directory(ex.follow_up_of)
+    problem = conversation.resume_problem(ex.project_id, ex.resume_session_id, previous,
+                                          common.worker_name())
+    if problem is not None:
+        raise ResumeRefused(*problem)
+    return (os.path.realpath(previous) if previous else cwd), env
+
+
+def _end_session(session: ClaudeSession) -> None:
+    """Permission requests the run left pending are closed (logged if that fails)."""
+    try:
+        session.finish()
+    except Exception:
+        log.exception("could not close the Claude session's requests")
 
 
 def _spawn_message(ex: TaskExecution, exc: Exception) -> str:

@@ -82,20 +82,43 @@ def _record(ex: TaskExecution, old: str | None, new: str, user_id: uuid.UUID | N
                  details=details, project_id=ex.project_id)
 
 
+CONVERSATION = ("prompt", "resume_session_id", "follow_up_of")
+
+
+def conversation_of(ex: Any) -> dict[str, Any] | None:
+    """What a retry of `ex` repeats of its conversation: a follow-up resumes the same session
+    with the same prompt; a fresh run is asked the task's prompt as it is now (None)."""
+    if getattr(ex, "resume_session_id", None) is None:
+        return None
+    return {name: getattr(ex, name) for name in CONVERSATION}
+
+
 def create(task: Task, *, user_id: uuid.UUID | None, queue: str, options: dict[str, Any],
            attempt: int = 1, retry_of: uuid.UUID | None = None,
-           working_directory: str | None = None) -> TaskExecution:
-    """A queued execution of `task` (flushed, not committed) and the task moved to `queued`."""
+           working_directory: str | None = None,
+           conversation: dict[str, Any] | None = None) -> TaskExecution:
+    """A queued execution of `task` (flushed, not committed) and the task moved to `queued`.
+
+    A Claude run records its prompt (`conversation["prompt"]`, else the task's); a follow-up
+    also the session it resumes and the run it follows (app.services.conversation)."""
+    conv = {k: v for k, v in (conversation or {}).items() if k in CONVERSATION}
+    if task.executor == "claude" and not conv.get("prompt"):
+        from app.services.conversation import prompt_of
+
+        conv["prompt"] = prompt_of(task.title, task.description, task.command)
     ex = TaskExecution(task_id=task.id, project_id=task.project_id, triggered_by=user_id,
                        queue=queue, attempt=attempt, retry_of=retry_of, status="queued",
                        executor=task.executor, command=task.command,
-                       working_directory=working_directory, options=options)
+                       working_directory=working_directory, options=options, **conv)
     db.session.add(ex)
     db.session.flush()
+    follows = ({"follow_up_of": str(ex.follow_up_of), "resume_session_id": ex.resume_session_id}
+               if ex.resume_session_id else {})
     _record(ex, None, "queued", user_id, action="created",
-            details={"queue": queue, "attempt": attempt, "options": options,
+            details={"queue": queue, "attempt": attempt, "options": options, **follows,
                      **({"retry_of": str(retry_of)} if retry_of else {})})
-    detail = {"execution_id": str(ex.id), "attempt": attempt}
+    detail = {"execution_id": str(ex.id), "attempt": attempt,
+              **({"follow_up": True} if ex.resume_session_id else {})}
     if task.status != "queued":
         change_status(task, "queued", user_id, details=detail, check=False)
     _emit(ex, user_id)
@@ -162,8 +185,10 @@ def _load_statement():
 
 def mark_running(execution_id: uuid.UUID, worker_name: str, pid: int | None,
                  after_commit: Callable[[Any], None] | None = None,
-                 marks: dict[str, Any] | None = None) -> SimpleNamespace | None:
-    """queued -> running, unless a cancel or clear got there first (then None).
+                 marks: dict[str, Any] | None = None,
+                 run_directory: str | None = None) -> SimpleNamespace | None:
+    """queued -> running, unless a cancel or clear got there first (then None); records the
+    directory the process runs in (`run_directory`).
 
     The engine's hot path, written on the rows (no ORM objects: most of a run's cost was the
     ORM's), with the same history, task status rules and events as every other change.
@@ -175,6 +200,8 @@ def mark_running(execution_id: uuid.UUID, worker_name: str, pid: int | None,
     conn = db.session.connection()
     values = {"status": "running", "started_at": now, "heartbeat_at": now,
               "worker_name": worker_name, "pid": pid}
+    if run_directory is not None:
+        values["run_directory"] = run_directory
     where = {"id": execution_id, "status": "queued"}
     if conn.dialect.update_returning:
         found = sql.update_row(conn, _EX, values, where, returning=_BRIEF).first()
@@ -260,7 +287,8 @@ def finish(execution_id: uuid.UUID, outcome: Outcome, user_id: uuid.UUID | None 
             "automatic_retry": ex.attempt, "of": retries, "after": ex.error_message})
         retry = create(task, user_id=ex.triggered_by, queue=ex.queue, options=ex.options,
                        attempt=ex.attempt + 1, retry_of=ex.id,
-                       working_directory=ex.working_directory)
+                       working_directory=ex.working_directory,
+                       conversation=conversation_of(ex))
     else:
         change_status_row(ex.task_id, ex.status, user_id, audit_rows=rows, now=now, details={
             "execution_id": str(ex.id), "exit_code": ex.exit_code,
@@ -268,6 +296,10 @@ def finish(execution_id: uuid.UUID, outcome: Outcome, user_id: uuid.UUID | None 
             **({"reason": ex.cancel_reason} if ex.cancel_reason else {})},
             expect=(ex.project_id, "running", ex.started_at) if old == "running" else None)
         audit.record_rows(rows)
+    if ex.executor == "claude":  # permission requests nobody answered: the run is over
+        from app.services.approvals import end_pending
+
+        end_pending(ex.id, f"The run ended ({ex.status}) before anyone answered")
     _emit(ex, user_id)
     if release is not None:
         events.on_commit(release.add, release.take)

@@ -67,7 +67,10 @@ def serialize(ex: TaskExecution, number: int | None = None) -> dict[str, Any]:
         claude = {"session_id": ex.claude_session_id, "cost_usd": ex.cost_usd,
                   "num_turns": ex.num_turns, "duration_ms": ex.duration_ms,
                   "duration_api_ms": ex.duration_api_ms, "result": ex.result_text,
-                  "usage": ex.usage}
+                  "usage": ex.usage, "model_usage": ex.model_usage,
+                  "permission_denials": ex.permission_denials, "subtype": ex.result_subtype,
+                  "prompt": ex.prompt, "resume_session_id": ex.resume_session_id,
+                  "follow_up_of": str(ex.follow_up_of) if ex.follow_up_of else None}
     return {
         "id": str(ex.id), "execution_id": str(ex.id), "task_id": str(ex.task_id),
         "project_id": str(ex.project_id), "status": ex.status, "queue": ex.queue,
@@ -85,7 +88,8 @@ def serialize(ex: TaskExecution, number: int | None = None) -> dict[str, Any]:
         "finished_at": iso(ex.finished_at), "cancelled_at": iso(ex.cancelled_at),
         "duration": format_duration(seconds), "duration_seconds": seconds,
         "output_lines": ex.last_seq, "output_bytes": ex.output_bytes,
-        "output_truncated": ex.output_truncated, "claude": claude,
+        "output_truncated": ex.output_truncated, "run_directory": ex.run_directory,
+        "warning": ex.warning, "claude": claude,
     }
 
 
@@ -136,7 +140,8 @@ def _check_plan(task: Task, user: User, options: dict[str, Any]) -> str | None:
 
 
 def _submit(task: Task, user: User, queue: str, options: dict[str, Any], attempt: int,
-            retry_of: uuid.UUID | None) -> TaskExecution:
+            retry_of: uuid.UUID | None,
+            conversation: dict[str, Any] | None = None) -> TaskExecution:
     _check_not_maintenance()
     if task.status in ACTIVE:
         raise AppError("TASK_ALREADY_RUNNING", f"Task is already {task.status}",
@@ -146,7 +151,8 @@ def _submit(task: Task, user: User, queue: str, options: dict[str, Any], attempt
     budgets.check_start(task, user, options)  # the month's budget (admins may override)
     queues.check_capacity(queue)
     ex = lifecycle.create(task, user_id=user.id, queue=queue, options=options, attempt=attempt,
-                          retry_of=retry_of, working_directory=workdir)
+                          retry_of=retry_of, working_directory=workdir,
+                          conversation=conversation)
     lifecycle.enqueue_created(ex, f"task {task.title[:80]} (execution {ex.id})")
     return ex
 
@@ -159,11 +165,14 @@ def _normalize_options(options: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def execute(task_id: uuid.UUID, user: User, priority: str = "normal",
-            options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """POST /api/tasks/{id}/execute."""
+            options: dict[str, Any] | None = None,
+            conversation: dict[str, Any] | None = None) -> dict[str, Any]:
+    """POST /api/tasks/{id}/execute; with `conversation` (prompt, resume_session_id,
+    follow_up_of), a follow-up of the task's Claude conversation (app.services.conversation):
+    every check of a run applies to it too."""
     task = access.get_task(task_id, user, write=True)
     queue = queues.normalize(priority)
-    ex = _submit(task, user, queue, _normalize_options(options), 1, None)
+    ex = _submit(task, user, queue, _normalize_options(options), 1, None, conversation)
     return _queued_answer(task, ex)
 
 
@@ -181,7 +190,7 @@ def retry(task_id: uuid.UUID, user: User) -> dict[str, Any]:
     options = dict(last.options) if last else _normalize_options(None)
     queue = last.queue if last else "normal"
     ex = _submit(task, user, queue, options, (last.attempt + 1) if last else 1,
-                 last.id if last else None)
+                 last.id if last else None, lifecycle.conversation_of(last) if last else None)
     answer = _queued_answer(task, ex)
     answer["retry_attempt"] = ex.attempt
     return answer

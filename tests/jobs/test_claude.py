@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -44,12 +45,16 @@ def test_flags_prompt_and_cwd(client, auth, dev, project, workers):
     seen = json.loads(next(line["content"] for line in data["output"]
                            if line.get("kind") == "text"))
     argv = seen["argv"]
-    assert argv[:3] == ["-p", "--output-format=stream-json", "--verbose"]
-    assert argv[-2:] == ["--", "Check [scenario:args]\n\nUse the flags"]
+    assert argv[:5] == ["-p", "--output-format=stream-json", "--verbose",
+                        "--input-format=stream-json", "--permission-prompt-tool=stdio"]
+    assert argv[-1] == "--"  # no positional argument: the prompt came on stdin
+    assert seen["prompt"] == "Check [scenario:args]\n\nUse the flags"
     for flag in ("--model=opus", "--max-turns=5", "--permission-mode=acceptEdits",
                  "--allowedTools=Bash,Read"):
-        assert flag in argv[3:-2]
-    assert seen["cwd"].endswith(str(project.id))
+        assert flag in argv[5:-1]
+    assert not any(arg.startswith("--resume") for arg in argv)  # a fresh conversation
+    assert seen["cwd"].endswith(str(project.id)) and data["run_directory"] == seen["cwd"]
+    assert seen["config_dir"] == os.path.join(seen["cwd"], ".claude-config")
 
 
 def test_error_result_fails_with_the_cli_message(client, auth, dev, project, workers):
@@ -95,5 +100,5 @@ def test_a_prompt_that_looks_like_an_option_stays_the_prompt(client, auth, dev, 
     assert data["status"] == "completed"
     seen = json.loads(next(line["content"] for line in data["output"]
                            if line.get("kind") == "text"))
-    assert seen["argv"][-2:] == ["--", "--model=evil [scenario:args]"]
-    assert not any(arg.startswith("--model") for arg in seen["argv"][:-1])
+    assert seen["prompt"] == "--model=evil [scenario:args]" and seen["argv"][-1] == "--"
+    assert not any(arg.startswith("--model") for arg in seen["argv"])

@@ -170,9 +170,10 @@ def _argv_seen(data: dict) -> dict:
 
 def _flags(seen: dict) -> list[str]:
     argv = seen["argv"]
-    assert argv[:3] == ["-p", "--output-format=stream-json", "--verbose"]
-    assert argv[-2] == "--"
-    return argv[3:-2]
+    assert argv[:5] == ["-p", "--output-format=stream-json", "--verbose",
+                        "--input-format=stream-json", "--permission-prompt-tool=stdio"]
+    assert argv[-1] == "--"  # the prompt goes on stdin (app.jobs.executors.claude)
+    return argv[5:-1]
 
 
 @pytest.mark.slow
