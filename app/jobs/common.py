@@ -96,7 +96,10 @@ class Beat:
         try:
             run_control.heartbeat(self.key, self.ttl, client=self._redis)
             if self.project_id is not None and self.execution_id is not None:
-                concurrency.refresh(self.project_id, self.execution_id, self.ttl,
+                # The lease outlives the moment a reaper could call the run lost (two TTLs
+                # without any heartbeat): an outage that expires the heartbeat must not hand
+                # the slot of a healthy run to a waiter.
+                concurrency.refresh(self.project_id, self.execution_id, 3 * self.ttl,
                                     client=self._redis)
             keepalive = getattr(self._worker, "keepalive", None)
             if keepalive:

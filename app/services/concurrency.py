@@ -11,8 +11,10 @@ scripts run atomically in Redis, so the cap holds however many workers race for 
   lease with a reservation TTL) and their jobs are queued again at the front of their queue; the
   reserved run's `acquire` then finds its lease. Newcomers can never overtake a waiter.
 
-Leases expire: a running worker refreshes its lease with its heartbeat, so a worker that dies
-(SIGKILL) frees its slot within `ENGINE_HEARTBEAT_TTL` seconds even if nobody reaps it.
+Leases expire: a running worker refreshes its lease with its heartbeat (for three heartbeat
+TTLs, longer than a reaper waits before it calls a silent run lost), so a worker that dies
+(SIGKILL) frees its slot when it is reaped, or within three `ENGINE_HEARTBEAT_TTL`s even if
+nobody reaps it.
 """
 
 from __future__ import annotations
