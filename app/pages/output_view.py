@@ -48,6 +48,10 @@ def run_view(owner_type: str, owner_id: uuid.UUID, user: User) -> dict[str, Any]
         project = db.session.get(Project, ex.project_id)
         run = executions.serialize(ex)
         run.update(title=task.title, task=task_dict(task), can_cancel=False, can_rerun=False)
+        if ex.executor == "claude":  # permission requests, talk, follow up (pages.conversation)
+            from app.pages.conversation import claude_run
+
+            run["live_claude"] = claude_run(ex, user, project.status == "archived")
     run.update(owner_type=owner_type, live=run["status"] in LIVE, final=run["status"] in FINAL,
                project={"id": str(project.id), "name": project.name,
                         "archived": project.status == "archived"} if project else None,

@@ -27,7 +27,7 @@ from app.models.audit import AuditLog
 from app.models.project import Project
 from app.models.task import TASK_STATUSES, Task
 from app.pages.output_view import fragment, line_view
-from app.services import queue_stats
+from app.services import approvals, queue_stats
 from app.services.tasks import task_dict
 
 _MEMO_SIZE = 256
@@ -53,8 +53,9 @@ def memo(event_id: str, what: str, compute: Callable[[], Any]) -> Any:
 # ---------------------------------------------------------------- tasks
 
 def task_state(task_id: str) -> dict[str, Any] | None:
-    """The task as pages show it now (None when it is gone), its project's archived flag and
-    the project's counts per status (for board columns)."""
+    """The task as pages show it now (None when it is gone; `needs_attention` when a permission
+    request waits), its project's archived flag and the project's counts per status (for
+    board columns)."""
     task = db.session.get(Task, uuid.UUID(task_id))
     if task is None:
         return None
@@ -63,7 +64,8 @@ def task_state(task_id: str) -> dict[str, Any] | None:
         Task.project_id == task.project_id, Task.deleted_at.is_(None)).group_by(Task.status))
     counts = dict.fromkeys(TASK_STATUSES, 0)
     counts.update({status: n for status, n in rows})
-    return {"t": task_dict(task), "deleted": task.deleted_at is not None,
+    t = {**task_dict(task), "needs_attention": approvals.pending_count(task_id=task.id) > 0}
+    return {"t": t, "deleted": task.deleted_at is not None,
             "archived": bool(project and project.status == "archived"), "counts": counts}
 
 

@@ -1,2 +1,3 @@
+from tests.e2e.conftest import browser, page_for  # noqa: F401 (tests/jobs/test_claude_page.py)
 from tests.jobs.faults import outage, session_of  # noqa: F401
 from tests.jobs.fixtures import dev, engine_env, fake_claude, project, workers  # noqa: F401

@@ -1,0 +1,39 @@
+// Working with Claude (templates/partials/tasks/_conversation.html, partials/output/
+// _claude_controls.html): the task page's conversation panel is drawn again when the task's
+// status changes (pushed by the page socket: a run started or ended); a message that was sent
+// is cleared from its box (the box survives redraws with hx-preserve, so it keeps what is being
+// typed); Ctrl+Enter (or Cmd+Enter) sends a message or a follow-up. Loaded once, even across
+// boosted navigations.
+(function () {
+  "use strict";
+  if (window.conversationJs) { return; }
+  window.conversationJs = true;
+
+  document.addEventListener("htmx:oobAfterSwap", function (e) {
+    const el = e.target;
+    if (!el || !el.id || !/^task-.+-status$/.test(el.id)) { return; }
+    const panel = document.getElementById(el.id.slice(0, -7) + "-conversation");
+    if (!panel || !window.htmx) { return; }
+    if (panel.getAttribute("data-task-status") === el.textContent.trim()) { return; }
+    window.htmx.trigger(panel, "conversation-refresh");
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll("[data-clear-say]").forEach(function (section) {
+      const box = document.getElementById(section.getAttribute("data-clear-say"));
+      if (box) { box.value = ""; }
+      section.removeAttribute("data-clear-say");
+    });
+  });
+
+  document.addEventListener("keydown", function (e) {
+    const box = e.target;
+    if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey) || !box || box.tagName !== "TEXTAREA") {
+      return;
+    }
+    const form = box.closest("form.talk, form.follow-up");
+    if (!form) { return; }
+    e.preventDefault();
+    if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+  });
+})();
