@@ -2,8 +2,8 @@
 // _claude_controls.html): the task page's conversation panel is drawn again when the task's
 // status changes (pushed by the page socket: a run started or ended); a message that was sent
 // is cleared from its box (the box survives redraws with hx-preserve, so it keeps what is being
-// typed); Ctrl+Enter (or Cmd+Enter) sends a message or a follow-up. Loaded once, even across
-// boosted navigations.
+// typed); tool results are folded into their tool call; Ctrl+Enter (or Cmd+Enter) sends a
+// message or a follow-up. Loaded once, even across boosted navigations.
 (function () {
   "use strict";
   if (window.conversationJs) { return; }
@@ -16,6 +16,21 @@
     if (!panel || !window.htmx) { return; }
     if (panel.getAttribute("data-task-status") === el.textContent.trim()) { return; }
     window.htmx.trigger(panel, "conversation-refresh");
+  });
+
+  // Tool results sit inside their (folded) tool call, as on the run page (viewer.js).
+  document.addEventListener("htmx:load", function (e) {
+    const root = e.target;
+    if (!root || !root.querySelectorAll) { return; }
+    const panels = root.classList && root.classList.contains("conversation") ? [root]
+      : Array.from(root.querySelectorAll(".conversation"));
+    panels.forEach(function (panel) {
+      panel.querySelectorAll(".cl-result[data-tool]").forEach(function (result) {
+        const call = document.getElementById("tool-" + result.dataset.tool);
+        const slot = call && panel.contains(call) && call.querySelector(".cl-results");
+        if (slot && result.parentElement !== slot) { slot.appendChild(result); }
+      });
+    });
   });
 
   document.addEventListener("htmx:afterSettle", function () {

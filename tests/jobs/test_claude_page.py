@@ -44,7 +44,8 @@ def test_follow_up_and_a_message_from_the_pages(app, page_for, dev, project, wor
     expect(panel.locator(".turn")).to_have_count(1, timeout=WAIT)
     expect(panel).to_contain_text("Remember the word pelican")
     expect(panel).to_contain_text("I'll list the files.")
-    expect(panel.locator(".cl-tool")).to_have_count(1)  # the tool call, folded
+    expect(panel.locator(".cl-tool")).to_have_count(1)  # the tool call, folded ...
+    expect(panel.locator(".cl-tool .cl-result")).to_have_count(1)  # ... with its result
     expect(panel.locator(".cl-final")).to_contain_text("$0.0123")
     page.fill(f"#task-{task.id}-follow-up-message", "-what was the word? [scenario:recall]")
     page.click(f"#task-{task.id}-follow-up-button")
