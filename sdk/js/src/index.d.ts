@@ -140,6 +140,8 @@ export declare class ClaudeCliClient {
     history(taskId: Id): Result<'GET /api/tasks/{task_id}/history'>;
     execute(taskId: Id, body?: Body<'POST /api/tasks/{task_id}/execute'> & Record<string, unknown>):
       Result<'POST /api/tasks/{task_id}/execute'>;
+    followUp(taskId: Id, body: string | Body<'POST /api/tasks/{task_id}/follow-up'>):
+      Result<'POST /api/tasks/{task_id}/follow-up'>;
     cancel(taskId: Id, body?: { reason?: string }): Result<'POST /api/tasks/{task_id}/cancel'>;
     retry(taskId: Id): Result<'POST /api/tasks/{task_id}/retry'>;
     executions(taskId: Id, params?: Query<'GET /api/tasks/{task_id}/executions'>):
@@ -161,6 +163,13 @@ export declare class ClaudeCliClient {
   executions: {
     get(executionId: Id, params?: Query<'GET /api/executions/{execution_id}'>):
       Result<'GET /api/executions/{execution_id}'>;
+    sendMessage(executionId: Id, body: string | Body<'POST /api/executions/{execution_id}/messages'>):
+      Result<'POST /api/executions/{execution_id}/messages'>;
+    interrupt(executionId: Id, body?: string | Body<'POST /api/executions/{execution_id}/interrupt'>):
+      Result<'POST /api/executions/{execution_id}/interrupt'>;
+    approvals(executionId: Id): Promise<Array<Wire<ItemOf<'GET /api/executions/{execution_id}/approvals'>>>>;
+    decide(approvalId: Id, body: 'allow' | 'deny' | Body<'POST /api/approvals/{approval_id}/decision'>):
+      Result<'POST /api/approvals/{approval_id}/decision'>;
   };
   projects: {
     create(body: Body<'POST /api/projects/'>): Result<'POST /api/projects/'>;

@@ -42,6 +42,40 @@ export interface AnalyticsDataEnvelope {
   meta: Meta;
 }
 
+export interface ApprovalData {
+  decided_at: string | null;
+  decided_by: string | null;
+  decided_by_name: string | null;
+  execution_id: string;
+  expires_at: string;
+  id: string;
+  message: string | null;
+  project_id: string;
+  request_id: string;
+  requested_at: string;
+  status: "pending" | "allowed" | "denied" | "expired" | "cancelled";
+  task_id: string;
+  tool_input?: unknown;
+  tool_name: string;
+  tool_use_id: string | null;
+}
+
+export interface ApprovalDataEnvelope {
+  data: ApprovalData;
+  error?: null;
+  meta: Meta;
+}
+
+export interface ApprovalList {
+  items: Array<ApprovalData>;
+}
+
+export interface ApprovalListEnvelope {
+  data: ApprovalList;
+  error?: null;
+  meta: Meta;
+}
+
 export interface BulkBody {
   /** status (+progress_percentage) | assigned_to | tags | priority */
   data?: Record<string, unknown>;
@@ -66,6 +100,32 @@ export interface BulkDataEnvelope {
 /** Optional: a cancel without a body is fine. */
 export interface CancelBody {
   reason?: string | null;
+}
+
+/** A Claude run's result fields (null before its result line) and its conversation. */
+export interface ClaudeResult {
+  /** total_cost_usd of the last result */
+  cost_usd: number | null;
+  duration_api_ms: number | null;
+  duration_ms: number | null;
+  /** The run a follow-up continues */
+  follow_up_of: string | null;
+  /** The result's modelUsage */
+  model_usage: Record<string, unknown> | null;
+  num_turns: number | null;
+  /** Tool uses Claude was denied */
+  permission_denials: Array<unknown> | null;
+  /** What this run asked Claude */
+  prompt: string | null;
+  result: string | null;
+  /** The session a follow-up resumed */
+  resume_session_id: string | null;
+  /** The Claude session (what a follow-up resumes) */
+  session_id: string | null;
+  /** success, error_max_turns, error_max_budget_usd, error_during_execution, ... */
+  subtype: string | null;
+  /** Tokens, summed over the run's turns */
+  usage: Record<string, unknown> | null;
 }
 
 export interface ClearBody {
@@ -156,6 +216,12 @@ export interface CommitBody {
 export interface DashboardLayout {
   columns?: number | null;
   widgets?: Array<"tasks" | "projects" | "performance" | "queues" | "activity" | "commands"> | null;
+}
+
+export interface DecisionBody {
+  decision: "allow" | "deny";
+  /** Told to Claude with a denial */
+  message?: string | null;
 }
 
 /** A soft delete: the row is kept (history), the resource answers 404 afterwards. */
@@ -341,18 +407,50 @@ export interface ExecuteOptions {
 
 export interface ExecutionData {
   attempt: number;
+  claude?: ClaudeResult | null;
   error: Record<string, unknown> | null;
   exit_code: number | null;
   id: string;
   output?: Array<Record<string, unknown>> | null;
   queue: string;
+  /** Where the process ran */
+  run_directory?: string | null;
+  run_number: number;
+  status: string;
+  task_id: string;
+  /** A completed run's warning (tools denied) */
+  warning?: string | null;
+}
+
+export interface ExecutionDataEnvelope {
+  data: ExecutionData;
+  error?: null;
+  meta: Meta;
+}
+
+/** The body of POST /api/tasks/{id}/follow-up: the message, then how to run it. */
+export interface FollowUpBody {
+  /** What to tell Claude next (its prompt) */
+  message: string;
+  options?: ExecuteOptions | null;
+  priority?: "high" | "normal" | "low" | "high_priority" | "normal_priority" | "low_priority";
+}
+
+export interface FollowUpData {
+  estimated_start_time: string | null;
+  execution_id: string;
+  /** The run whose session it resumes */
+  follow_up_of: string;
+  queue_position: number | null;
+  /** The Claude session it resumes */
+  resume_session_id: string;
   run_number: number;
   status: string;
   task_id: string;
 }
 
-export interface ExecutionDataEnvelope {
-  data: ExecutionData;
+export interface FollowUpDataEnvelope {
+  data: FollowUpData;
   error?: null;
   meta: Meta;
 }
@@ -385,6 +483,24 @@ export interface HistoryData {
 
 export interface HistoryDataEnvelope {
   data: HistoryData;
+  error?: null;
+  meta: Meta;
+}
+
+/** Optional: without a message the run ends (cancelled, "interrupted"). */
+export interface InterruptBody {
+  /** Claude's next instruction after the interrupt */
+  message?: string | null;
+}
+
+export interface InterruptData {
+  execution_id: string;
+  message: string | null;
+  status: string;
+}
+
+export interface InterruptDataEnvelope {
+  data: InterruptData;
   error?: null;
   meta: Meta;
 }
@@ -443,6 +559,10 @@ export interface McpServer {
 export type MergeBody = Record<string, unknown>;
 
 export interface Message {
+  message: string;
+}
+
+export interface MessageBody {
   message: string;
 }
 
@@ -820,6 +940,18 @@ export interface RunningDataEnvelope {
   meta: Meta;
 }
 
+export interface SentData {
+  execution_id: string;
+  message_id: string;
+  status: string;
+}
+
+export interface SentDataEnvelope {
+  data: SentData;
+  error?: null;
+  meta: Meta;
+}
+
 export interface SessionCreateBody {
   /** A project you can see (optional) */
   project_id?: string | null;
@@ -1192,6 +1324,12 @@ export interface WorktreeChangeEnvelope {
 
 /** Every operation: `METHOD /path` → path parameters, query, body, response `data`. */
 export interface Operations {
+  "POST /api/approvals/{approval_id}/decision": {
+    path: { approval_id: string; };
+    query: never;
+    body: DecisionBody;
+    response: ApprovalData;
+  };
   "POST /api/auth/login": {
     path: never;
     query: never;
@@ -1257,6 +1395,24 @@ export interface Operations {
     query: { after_seq?: number; limit?: number; };
     body: never;
     response: ExecutionData;
+  };
+  "GET /api/executions/{execution_id}/approvals": {
+    path: { execution_id: string; };
+    query: never;
+    body: never;
+    response: ApprovalList;
+  };
+  "POST /api/executions/{execution_id}/interrupt": {
+    path: { execution_id: string; };
+    query: never;
+    body: InterruptBody;
+    response: InterruptData;
+  };
+  "POST /api/executions/{execution_id}/messages": {
+    path: { execution_id: string; };
+    query: never;
+    body: MessageBody;
+    response: SentData;
   };
   "GET /api/health/": {
     path: never;
@@ -1473,6 +1629,12 @@ export interface Operations {
     query: { page?: number; page_size?: number; order?: "asc" | "desc"; };
     body: never;
     response: PageOf_ExecutionData_;
+  };
+  "POST /api/tasks/{task_id}/follow-up": {
+    path: { task_id: string; };
+    query: never;
+    body: FollowUpBody;
+    response: FollowUpData;
   };
   "GET /api/tasks/{task_id}/history": {
     path: { task_id: string; };

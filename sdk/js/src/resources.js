@@ -16,6 +16,7 @@ export const OPERATIONS = {
   'tasks.bulk': 'POST /api/tasks/bulk',
   'tasks.history': 'GET /api/tasks/{task_id}/history',
   'tasks.execute': 'POST /api/tasks/{task_id}/execute',
+  'tasks.followUp': 'POST /api/tasks/{task_id}/follow-up',
   'tasks.cancel': 'POST /api/tasks/{task_id}/cancel',
   'tasks.retry': 'POST /api/tasks/{task_id}/retry',
   'tasks.executions': 'GET /api/tasks/{task_id}/executions',
@@ -26,6 +27,10 @@ export const OPERATIONS = {
   'tasks.discardWorktree': 'POST /api/tasks/{task_id}/worktree/discard',
   'tasks.mergeWorktree': 'POST /api/tasks/{task_id}/worktree/merge',
   'executions.get': 'GET /api/executions/{execution_id}',
+  'executions.sendMessage': 'POST /api/executions/{execution_id}/messages',
+  'executions.interrupt': 'POST /api/executions/{execution_id}/interrupt',
+  'executions.approvals': 'GET /api/executions/{execution_id}/approvals',
+  'executions.decide': 'POST /api/approvals/{approval_id}/decision',
   'projects.create': 'POST /api/projects/',
   'projects.list': 'GET /api/projects/',
   'projects.get': 'GET /api/projects/{project_id}',
@@ -146,6 +151,11 @@ export class Tasks extends Resource {
     const body = Object.keys(opts).length ? { priority, options: opts } : { priority };
     return this._call('execute', [taskId], { body });
   }
+  /** A new run resuming the task's last Claude session: `followUp(id, 'message')`. */
+  followUp(taskId, body) {
+    return this._call('followUp', [taskId],
+      { body: typeof body === 'string' ? { message: body } : body });
+  }
   cancel(taskId, { reason } = {}) { return this._call('cancel', [taskId], { body: { reason } }); }
   retry(taskId) { return this._call('retry', [taskId]); }
   executions(taskId, params = {}) { return this._call('executions', [taskId], { params }); }
@@ -168,6 +178,24 @@ export class Tasks extends Resource {
 
 export class Executions extends Resource {
   get(executionId, params = {}) { return this._call('get', [executionId], { params }); }
+  /** A message for a running Claude run (its next user message). */
+  sendMessage(executionId, body) {
+    return this._call('sendMessage', [executionId],
+      { body: typeof body === 'string' ? { message: body } : body });
+  }
+  /** Stop the current turn; with `{ message }` Claude goes on with it. */
+  interrupt(executionId, body = {}) {
+    return this._call('interrupt', [executionId],
+      { body: typeof body === 'string' ? { message: body } : body });
+  }
+  async approvals(executionId) {
+    return (await this._call('approvals', [executionId])).items;
+  }
+  /** `decide(approvalId, 'allow')` or `decide(approvalId, { decision: 'deny', message })`. */
+  decide(approvalId, body) {
+    return this._call('decide', [approvalId],
+      { body: typeof body === 'string' ? { decision: body } : body });
+  }
 }
 
 export class Projects extends Resource {

@@ -11,7 +11,10 @@ from claude_cli_sdk._records import Record
 __all__ = [
     "AgentSettings",
     "AnalyticsData",
+    "ApprovalData",
+    "ApprovalList",
     "BulkData",
+    "ClaudeResult",
     "ClearData",
     "CommandCancelData",
     "CommandHistoryData",
@@ -29,8 +32,10 @@ __all__ = [
     "DiffSummary",
     "ExecuteOptions",
     "ExecutionData",
+    "FollowUpData",
     "HealthData",
     "HistoryData",
+    "InterruptData",
     "LoginData",
     "LogoutData",
     "McpConfig",
@@ -51,6 +56,7 @@ __all__ = [
     "RefreshData",
     "RetryData",
     "RunningData",
+    "SentData",
     "SessionData",
     "SessionDetail",
     "SessionHistoryData",
@@ -98,6 +104,32 @@ class AnalyticsData(Record):
     team_performance: list[Record]
 
 
+class ApprovalData(Record):
+    """ApprovalData"""
+
+    decided_at: str | None
+    decided_by: str | None
+    decided_by_name: str | None
+    execution_id: str
+    expires_at: str
+    id: str
+    message: str | None
+    project_id: str
+    request_id: str
+    requested_at: str
+    status: Literal["pending", "allowed", "denied", "expired", "cancelled"]
+    task_id: str
+    tool_input: Any
+    tool_name: str
+    tool_use_id: str | None
+
+
+class ApprovalList(Record):
+    """ApprovalList"""
+
+    items: list[ApprovalData]
+
+
 class BulkData(Record):
     """BulkData"""
 
@@ -106,6 +138,24 @@ class BulkData(Record):
     failed: list[str]
     operation: str
     successful: list[str]
+
+
+class ClaudeResult(Record):
+    """A Claude run's result fields (null before its result line) and its conversation."""
+
+    cost_usd: float | None
+    duration_api_ms: int | None
+    duration_ms: int | None
+    follow_up_of: str | None
+    model_usage: Record | None
+    num_turns: int | None
+    permission_denials: list[Any] | None
+    prompt: str | None
+    result: str | None
+    resume_session_id: str | None
+    session_id: str | None
+    subtype: str | None
+    usage: Record | None
 
 
 class ClearData(Record):
@@ -281,11 +331,27 @@ class ExecutionData(Record):
     """ExecutionData"""
 
     attempt: int
+    claude: ClaudeResult | None
     error: Record | None
     exit_code: int | None
     id: str
     output: list[Record] | None
     queue: str
+    run_directory: str | None
+    run_number: int
+    status: str
+    task_id: str
+    warning: str | None
+
+
+class FollowUpData(Record):
+    """FollowUpData"""
+
+    estimated_start_time: str | None
+    execution_id: str
+    follow_up_of: str
+    queue_position: int | None
+    resume_session_id: str
     run_number: int
     status: str
     task_id: str
@@ -305,6 +371,14 @@ class HistoryData(Record):
 
     history: list[Record]
     task_id: str
+
+
+class InterruptData(Record):
+    """InterruptData"""
+
+    execution_id: str
+    message: str | None
+    status: str
 
 
 class LoginData(Record):
@@ -502,6 +576,14 @@ class RunningData(Record):
 
     commands: list[CommandRow]
     total_running: int
+
+
+class SentData(Record):
+    """SentData"""
+
+    execution_id: str
+    message_id: str
+    status: str
 
 
 class SessionData(Record):
@@ -711,10 +793,12 @@ class WorktreeChange(Record):
 
 
 AgentSettings.__refs__ = {"mcp_config": McpConfig}
+ApprovalList.__refs__ = {"items": ApprovalData}
 CommandHistoryData.__refs__ = {"commands": CommandRow}
 DiffData.__refs__ = {"files": DiffFile, "summary": DiffSummary}
 DiffFile.__refs__ = {"hunks": DiffHunk}
 DiffHunk.__refs__ = {"lines": DiffLine}
+ExecutionData.__refs__ = {"claude": ClaudeResult}
 LoginData.__refs__ = {"user": UserSummary}
 ProjectSettings.__refs__ = {"agent": AgentSettings}
 QueueMetricsData.__refs__ = {"workers": Workers}

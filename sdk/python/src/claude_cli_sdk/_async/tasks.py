@@ -12,15 +12,19 @@ from claude_cli_sdk._async.http import AsyncTransport
 from claude_cli_sdk._base import body, operation, path_id, query
 from claude_cli_sdk._records import NOT_GIVEN, Page
 from claude_cli_sdk.models import (
+    ApprovalData,
     BulkData,
     DeletedData,
     DependencyData,
     DiffData,
     ExecutionData,
+    FollowUpData,
     HistoryData,
+    InterruptData,
     Message,
     QueuedData,
     RetryData,
+    SentData,
     TaskCancelData,
     TaskData,
     TaskSummary,
@@ -131,6 +135,16 @@ class AsyncTasks:
         return QueuedData(await self._t.request(
             "POST", f"/tasks/{path_id(task_id)}/execute", json=payload))
 
+    @operation("POST", "/api/tasks/{task_id}/follow-up")
+    async def follow_up(self, task_id: Any, message: str, *, priority: Priority = "normal",
+                        options: Mapping[str, Any] | None = None) -> FollowUpData:
+        """A new run that resumes the task's last Claude session with `message` as its
+        prompt (409 CLAUDE_NO_SESSION when the task has no conversation yet)."""
+        payload = body(message=message, priority=priority,
+                       options=dict(options) if options else NOT_GIVEN)
+        return FollowUpData(await self._t.request(
+            "POST", f"/tasks/{path_id(task_id)}/follow-up", json=payload))
+
     @operation("POST", "/api/tasks/{task_id}/cancel")
     async def cancel(self, task_id: Any, reason: str | None = None) -> TaskCancelData:
         """Cancel a queued or running task (its process group is stopped)."""
@@ -212,3 +226,32 @@ class AsyncExecutions:
         return ExecutionData(await self._t.request(
             "GET", f"/executions/{path_id(execution_id)}",
             params=query(after_seq=after_seq, limit=limit)))
+
+    @operation("POST", "/api/executions/{execution_id}/messages")
+    async def send_message(self, execution_id: Any, message: str) -> SentData:
+        """A message for a running Claude run: its CLI reads it as the next user message."""
+        return SentData(await self._t.request(
+            "POST", f"/executions/{path_id(execution_id)}/messages", json=body(message=message)))
+
+    @operation("POST", "/api/executions/{execution_id}/interrupt")
+    async def interrupt(self, execution_id: Any, message: str | None = None) -> InterruptData:
+        """Stop what the running Claude run is doing; with `message` it goes on with that,
+        without one the run ends (cancelled, "interrupted")."""
+        return InterruptData(await self._t.request(
+            "POST", f"/executions/{path_id(execution_id)}/interrupt",
+            json=body(message=message)))
+
+    @operation("GET", "/api/executions/{execution_id}/approvals")
+    async def approvals(self, execution_id: Any) -> list[ApprovalData]:
+        """The run's permission requests, oldest first (`status` "pending" waits for you)."""
+        data = await self._t.request("GET", f"/executions/{path_id(execution_id)}/approvals")
+        return [ApprovalData(item) for item in data["items"]]
+
+    @operation("POST", "/api/approvals/{approval_id}/decision")
+    async def decide(self, approval_id: Any, decision: Literal["allow", "deny"],
+                     message: str | None = None) -> ApprovalData:
+        """Allow or deny a pending permission request (a denial's `message` is told to
+        Claude); 409 when it was already answered, timed out or its run ended."""
+        return ApprovalData(await self._t.request(
+            "POST", f"/approvals/{path_id(approval_id)}/decision",
+            json=body(decision=decision, message=message)))

@@ -14,15 +14,19 @@ from claude_cli_sdk._sync.http import Transport
 from claude_cli_sdk._base import body, operation, path_id, query
 from claude_cli_sdk._records import NOT_GIVEN, Page
 from claude_cli_sdk.models import (
+    ApprovalData,
     BulkData,
     DeletedData,
     DependencyData,
     DiffData,
     ExecutionData,
+    FollowUpData,
     HistoryData,
+    InterruptData,
     Message,
     QueuedData,
     RetryData,
+    SentData,
     TaskCancelData,
     TaskData,
     TaskSummary,
@@ -133,6 +137,16 @@ class Tasks:
         return QueuedData(self._t.request(
             "POST", f"/tasks/{path_id(task_id)}/execute", json=payload))
 
+    @operation("POST", "/api/tasks/{task_id}/follow-up")
+    def follow_up(self, task_id: Any, message: str, *, priority: Priority = "normal",
+                        options: Mapping[str, Any] | None = None) -> FollowUpData:
+        """A new run that resumes the task's last Claude session with `message` as its
+        prompt (409 CLAUDE_NO_SESSION when the task has no conversation yet)."""
+        payload = body(message=message, priority=priority,
+                       options=dict(options) if options else NOT_GIVEN)
+        return FollowUpData(self._t.request(
+            "POST", f"/tasks/{path_id(task_id)}/follow-up", json=payload))
+
     @operation("POST", "/api/tasks/{task_id}/cancel")
     def cancel(self, task_id: Any, reason: str | None = None) -> TaskCancelData:
         """Cancel a queued or running task (its process group is stopped)."""
@@ -214,3 +228,32 @@ class Executions:
         return ExecutionData(self._t.request(
             "GET", f"/executions/{path_id(execution_id)}",
             params=query(after_seq=after_seq, limit=limit)))
+
+    @operation("POST", "/api/executions/{execution_id}/messages")
+    def send_message(self, execution_id: Any, message: str) -> SentData:
+        """A message for a running Claude run: its CLI reads it as the next user message."""
+        return SentData(self._t.request(
+            "POST", f"/executions/{path_id(execution_id)}/messages", json=body(message=message)))
+
+    @operation("POST", "/api/executions/{execution_id}/interrupt")
+    def interrupt(self, execution_id: Any, message: str | None = None) -> InterruptData:
+        """Stop what the running Claude run is doing; with `message` it goes on with that,
+        without one the run ends (cancelled, "interrupted")."""
+        return InterruptData(self._t.request(
+            "POST", f"/executions/{path_id(execution_id)}/interrupt",
+            json=body(message=message)))
+
+    @operation("GET", "/api/executions/{execution_id}/approvals")
+    def approvals(self, execution_id: Any) -> list[ApprovalData]:
+        """The run's permission requests, oldest first (`status` "pending" waits for you)."""
+        data = self._t.request("GET", f"/executions/{path_id(execution_id)}/approvals")
+        return [ApprovalData(item) for item in data["items"]]
+
+    @operation("POST", "/api/approvals/{approval_id}/decision")
+    def decide(self, approval_id: Any, decision: Literal["allow", "deny"],
+                     message: str | None = None) -> ApprovalData:
+        """Allow or deny a pending permission request (a denial's `message` is told to
+        Claude); 409 when it was already answered, timed out or its run ended."""
+        return ApprovalData(self._t.request(
+            "POST", f"/approvals/{path_id(approval_id)}/decision",
+            json=body(decision=decision, message=message)))
