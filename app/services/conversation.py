@@ -40,7 +40,7 @@ from app.services import access, audit, workspace
 log = logging.getLogger(__name__)
 CONFIG_DIR = ".claude-config"  # in the project's workspace: the CLI's config and transcripts
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
-MESSAGE_MAX = 100_000
+MESSAGE_MAX = 32_768
 INBOX_TTL = 86400
 INBOX_TAKE = 50
 
