@@ -85,6 +85,15 @@ def stored(owner_type: str, owner_id: str | uuid.UUID) -> tuple[int, int]:
     return count, top or 0
 
 
+def full_log(worker) -> str:
+    """The worker's whole log (`WorkerProcess.log()` keeps only its end, which RQ's
+    tracebacks during an outage can fill)."""
+    try:
+        return worker.log_path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
 def status_of(owner_type: str, owner_id: str | uuid.UUID) -> str:
     from app.extensions import db
     from app.models.command import CommandRun

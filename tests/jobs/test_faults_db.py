@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.jobs.faults import status_of, stored
+from tests.jobs.faults import full_log, status_of, stored
 from tests.jobs.fixtures import execute, marker, processes_with, wait_final
 from tests.jobs.fixtures import make_task as task_for
 from tests.live import wait_for
@@ -111,7 +111,7 @@ def test_output_refused_past_the_retry_window_fails_the_run_with_database_error(
     assert data["status"] == "failed"
     assert data["error"]["code"] == "DATABASE_ERROR", data["error"]
     assert "output refused by the test" in data["error"]["message"]
-    assert "retrying" in worker.log()  # it was retried before giving up
+    assert "retrying" in full_log(worker)  # it was retried before giving up
     wait_for(lambda: not processes_with(tag), 10, message="the run's processes to be stopped")
     count, top = stored("execution", ex_id)
     assert count == top  # contiguous, nothing lost in the middle
@@ -133,7 +133,7 @@ def test_no_output_is_stored_after_a_run_was_ended_elsewhere(
     ended = lifecycle.finish(uuid.UUID(ex_id), lifecycle.Outcome(
         status="failed", error_code="WORKER_LOST", error_message="ended by the test"))
     assert ended is not None
-    wait_for(lambda: "was ended elsewhere" in worker.log(), 20,
+    wait_for(lambda: "was ended elsewhere" in full_log(worker), 20,
              message="the worker to notice the run was ended")
     wait_for(lambda: not processes_with(tag), 20, message="the run's processes to be stopped")
     data = wait_final(client, auth(dev), ex_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.jobs.faults import status_of, stored
+from tests.jobs.faults import full_log, status_of, stored
 from tests.jobs.fixtures import execute, make_task, wait_final
 from tests.live import ThreadedServer, wait_for
 from tests.realtime.wsclient import WS
@@ -26,14 +26,14 @@ def test_worker_waits_out_a_redis_outage_and_health_recovers(outage, auth, dev, 
              message="health to count the worker")
 
     fault.stop_redis()
-    wait_for(lambda: "Redis unavailable" in worker.log(), 20, message="the worker to notice")
-    wait_for(lambda: "engine maintenance waits for Redis" in worker.log(), 20,
+    wait_for(lambda: "Redis unavailable" in full_log(worker), 20, message="the worker to notice")
+    wait_for(lambda: "engine maintenance waits for Redis" in full_log(worker), 20,
              message="the worker's maintenance to wait too")
     assert worker.proc.poll() is None, worker.log()
     assert _health(fault.client)["checks"]["redis"]["status"] == "unhealthy"
 
     fault.start_redis()  # empty: the worker's registration is gone with the data
-    wait_for(lambda: "registered again" in worker.log(), 20,
+    wait_for(lambda: "registered again" in full_log(worker), 20,
              message="the worker to register again")
     report = wait_for(lambda: (lambda h: h if h["status"] == "healthy" else None)(
         _health(fault.client)), 20, 0.2, "health to recover")
