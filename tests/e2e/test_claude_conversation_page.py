@@ -9,10 +9,33 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
-from tests.jobs.fixtures import execute, wait_final
+from tests.jobs.fixtures import ROOT, execute, python_for_runs, wait_final
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 WAIT = 20000
+
+
+@pytest.fixture
+def claude_worker(start_worker, worker_env, tmp_path):
+    """`claude_worker()`: a real worker whose Claude CLI is the stand-in (tests/fake_claude.py)."""
+    tmp_path.chmod(0o711)  # runs may execute as another uid (app.services.run_identity)
+    cli = tmp_path / "claude"
+    cli.write_text(f"#!/bin/sh\nexec {python_for_runs()} {ROOT / 'tests' / 'fake_claude.py'} "
+                   '"$@"\n')
+    cli.chmod(0o755)
+    return lambda: start_worker(env={**worker_env, "CLAUDE_CLI_PATH": str(cli),
+                                     "ENGINE_HEARTBEAT_TTL": "3"})
+
+
+@pytest.fixture
+def dev(developer):
+    return developer
+
+
+@pytest.fixture
+def project(app, developer):
+    with app.app_context():
+        return factories.project(developer)
 
 
 def _watch(page) -> list[str]:
@@ -28,9 +51,9 @@ def _run(client, headers, task) -> dict:
     return wait_final(client, headers, resp.get_json()["data"]["execution_id"])
 
 
-def test_follow_up_and_a_message_from_the_pages(app, page_for, dev, project, workers, client,
-                                                auth):
-    workers(1)
+def test_follow_up_and_a_message_from_the_pages(app, page_for, dev, project, claude_worker,
+                                                client, auth):
+    claude_worker()
     h = auth(dev)
     with app.app_context():
         task = factories.task(project, dev, "Remember the word pelican", executor="claude",
@@ -80,9 +103,9 @@ def test_follow_up_and_a_message_from_the_pages(app, page_for, dev, project, wor
     assert complaints == []
 
 
-def test_a_permission_request_answered_from_the_run_page(app, page_for, dev, project, workers,
-                                                         client, auth):
-    workers(1)
+def test_a_permission_request_answered_from_the_run_page(app, page_for, dev, project,
+                                                         claude_worker, client, auth):
+    claude_worker()
     h = auth(dev)
     with app.app_context():
         task = factories.task(project, dev, "Clean up", executor="claude",
