@@ -95,6 +95,7 @@ def test_follow_up_and_a_message_from_the_pages(app, page_for, dev, project, cla
     expect(page.locator(f"#out-{eid}-log")).to_contain_text("Waiting", timeout=WAIT)
     page.fill(f"#run-{eid}-say", "please also update the docs")
     page.click(f"#run-{eid}-send")
+    expect(page.locator(f"#run-{eid}-say")).to_have_value("", timeout=WAIT)  # sent: cleared
     expect(page.locator(f"#out-{eid}-log")).to_contain_text(
         "You said: please also update the docs", timeout=WAIT)
     expect(page.locator(f"#run-{eid}-status")).to_have_text("completed", timeout=WAIT)

@@ -110,6 +110,8 @@ class ClaudeSession:
             if self.pipe.send(interrupt_line()):
                 self.interrupted_by = who
                 self.writer.system(f"[interrupted by {who}]")
+            else:
+                self.writer.system(f"[an interrupt from {who} came as the run was finishing]")
             return False
         if kind == "approval":
             self._decided(item.get("approval_id"))
