@@ -1,0 +1,74 @@
+"""The run loop holds a process's stdin without ever blocking on it (app.jobs.run_input): what
+it sends waits for the pipe while the loop goes on reading output and making its checks."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+
+from app.jobs.output import OutputWriter
+from app.jobs.runner import ProcessRun
+
+CHILD = """
+import os, sys, time
+print("started", flush=True)
+while not os.path.exists(sys.argv[1]):   # reads nothing until the run loop says so
+    time.sleep(0.01)
+data = sys.stdin.buffer.read()
+print(len(data), data[:5].decode(), data[-5:].decode(), flush=True)
+"""
+
+
+class Collected(OutputWriter):
+    """Lines kept in memory: the subject here is the pipe, not storage."""
+
+    def __init__(self) -> None:
+        super().__init__("execution", uuid.uuid4(), 10 * 1024 * 1024)
+        self.lines: list[str] = []
+
+    def flush(self, heartbeat: bool = False) -> int:
+        rows, self.pending = self.pending, []
+        self.lines += [r["content"] for r in rows]
+        return len(rows)
+
+
+def test_a_megabyte_waits_for_the_pipe_while_the_loop_goes_on(ctx, tmp_path):
+    flag = tmp_path / "read-now"
+    writer = Collected()
+    run = ProcessRun([sys.executable, "-c", CHILD, str(flag)], str(tmp_path), {}, writer,
+                     timeout=20, grace=1, flush_ms=10, cancel_check=lambda: None,
+                     tick=lambda: None, tick_every=60)
+    seen: list[str] = []
+
+    def check(now: float) -> None:
+        # Called by the loop while a megabyte is still queued for a child that reads nothing
+        # yet: a blocking write would never get here, the child would wait for ever.
+        if "started\n" in writer.lines and not flag.exists():
+            seen.append("loop alive with stdin full")
+            flag.write_text("go")
+
+    pipe = run.enable_input(check)
+    payload = b"BEGIN" + b"x" * (1024 * 1024) + b"-END-"
+    assert pipe.send(payload)
+    pipe.close()  # after everything queued is written: EOF
+    run.start()
+    end = run.wait()
+    assert end.reason == "exit" and end.exit_code == 0, (end, writer.lines)
+    assert seen == ["loop alive with stdin full"]
+    assert writer.lines[-1] == f"{len(payload)} BEGIN -END-\n"
+    assert not pipe.open and not pipe.send(b"more")  # closed: nothing more is taken
+
+
+def test_a_process_that_closed_its_stdin_is_not_written_to(ctx, tmp_path):
+    writer = Collected()
+    run = ProcessRun([sys.executable, "-c", "import os; os.close(0); print('closed', flush=True)"
+                      "; import time; time.sleep(0.3)"], str(tmp_path), {}, writer, timeout=20,
+                     grace=1, flush_ms=10, cancel_check=lambda: None, tick=lambda: None,
+                     tick_every=60)
+    sent: list[bool] = []
+    pipe = run.enable_input(lambda now: sent.append(pipe.send(b"y" * 200_000))
+                            if "closed\n" in writer.lines and not sent else None)
+    run.start()
+    end = run.wait()
+    assert end.exit_code == 0 and writer.lines == ["closed\n"]
+    assert sent == [True] and not pipe.open  # EPIPE: the rest was dropped, the run went on
