@@ -104,18 +104,22 @@ class ProcessRun:
     def start(self) -> int:
         if not os.path.isdir(self.cwd):
             raise SpawnError(f"working directory does not exist: {self.cwd}")
+        pipes = _Pipes(self.identity, with_stdin=self.input is not None)
         try:
             self.proc = subprocess.Popen(
-                self.argv, cwd=self.cwd, env=self.env,
-                stdin=subprocess.PIPE if self.input is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                self.argv, cwd=self.cwd, env=self.env, stdin=pipes.child_stdin,
+                stdout=pipes.child_stdout, stderr=pipes.child_stderr, start_new_session=True,
                 close_fds=True, **(self.identity.popen_kwargs() if self.identity else {}))
         except FileNotFoundError as exc:
+            pipes.close_all()
             raise SpawnError(f"program not found: {self.argv[0]}") from exc
         except PermissionError as exc:
+            pipes.close_all()
             raise SpawnError(f"permission denied running {self.argv[0]}") from exc
         except OSError as exc:
+            pipes.close_all()
             raise SpawnError(f"could not start {self.argv[0]}: {exc.strerror or exc}") from exc
+        pipes.hand_over(self.proc)
         self.started = time.monotonic()
         if self.input is not None and self.proc.stdin is not None:
             self.input.attach(self.proc.stdin)
@@ -347,6 +351,47 @@ def _unread(fds: set[int]) -> int:
             continue
         total += count[0]
     return total
+
+
+class _Pipes:
+    """The run's stdin/stdout/stderr pipes. Made here rather than by Popen so that, when the run
+    executes as its space's account, the pipes belong to that account: a program that reopens
+    its own output by name (`echo x > /dev/stderr`, `/dev/stdout`, `/proc/self/fd/1`) opens the
+    pipe's inode, which a root-owned 0600 pipe would refuse it."""
+
+    def __init__(self, identity: RunIdentity | None, with_stdin: bool) -> None:
+        self.ours: list[int] = []  # parent ends
+        self.theirs: list[int] = []  # child ends, closed in the parent once it started
+        self.out_r, self.child_stdout = self._pipe(identity, parent_reads=True)
+        self.err_r, self.child_stderr = self._pipe(identity, parent_reads=True)
+        if with_stdin:
+            self.child_stdin, self.in_w = self._pipe(identity, parent_reads=False)
+        else:
+            self.child_stdin, self.in_w = subprocess.DEVNULL, None
+
+    def _pipe(self, identity: RunIdentity | None, parent_reads: bool) -> tuple[int, int]:
+        read_end, write_end = os.pipe()
+        if identity is not None:
+            os.fchown(read_end, identity.uid, identity.gid)  # one inode for both ends
+        self.ours.append(read_end if parent_reads else write_end)
+        self.theirs.append(write_end if parent_reads else read_end)
+        return read_end, write_end
+
+    def hand_over(self, proc: subprocess.Popen) -> None:
+        """Close the child's ends here and give the parent's ends to `proc` as files."""
+        for fd in self.theirs:
+            os.close(fd)
+        proc.stdout = os.fdopen(self.out_r, "rb", buffering=0)
+        proc.stderr = os.fdopen(self.err_r, "rb", buffering=0)
+        if self.in_w is not None:
+            proc.stdin = os.fdopen(self.in_w, "wb", buffering=0)
+
+    def close_all(self) -> None:
+        for fd in self.ours + self.theirs:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 def _kill_holders(fds: set[int]) -> int:

@@ -132,3 +132,14 @@ def test_commands_without_a_project_run_in_a_private_scratch_directory(client, a
     assert lines[0].endswith(f".users/{other.id}")
     assert [line for line in lines[1:] if "Permission denied" not in line] == []
     assert len(lines) == 4  # the file, the other scratch and the list of scratches: all refused
+
+
+def test_a_run_may_reopen_its_own_output_by_name(client, auth, dev, project, workers):
+    """Its pipes belong to its account: `> /dev/stderr` works as in a terminal."""
+    workers(1)
+    data = _run_shell(client, auth, dev, project,
+                      "echo to-err > /dev/stderr && echo to-out > /dev/stdout && "
+                      "echo via-fd > /dev/fd/1")
+    assert data["status"] == "completed", data["error"]
+    assert stdout_text(data) == "to-out\nvia-fd\n"
+    assert stdout_text(data, "stderr") == "to-err\n"
