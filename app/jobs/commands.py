@@ -46,7 +46,8 @@ def _run(cmd: CommandRun) -> str:
                 env = identity.environment(env)
             tick, every = common.heartbeat_tick(key, writer)
             runner = common.make_runner(shell.argv(cmd.command), cwd, env, writer, key,
-                                        cmd.timeout, tick, every, identity=identity)
+                                        cmd.timeout, tick, every, identity=identity,
+                                        terminal_order=True)
             pid = runner.start()
         except (SpawnError, ValueError, AppError) as exc:
             command_service.finish(cid, Outcome(status="failed",
@@ -58,7 +59,7 @@ def _run(cmd: CommandRun) -> str:
             runner.kill_now()
             return "cancelled before it started"
         end = runner.wait()
-        outcome = shell.outcome(end, writer.last_stderr)
+        outcome = shell.outcome(end, writer.last_stderr or writer.last_line)
         outcome.last_seq, outcome.output_bytes = writer.seq, writer.bytes
         outcome.truncated = writer.truncated
         command_service.finish(cid, outcome)

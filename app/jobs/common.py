@@ -144,13 +144,19 @@ def cancel_check(key: str) -> Callable[[], dict | None]:
 def make_runner(argv: list[str], cwd: str, env: dict[str, str], writer: OutputWriter, key: str,
                 timeout: float | None, tick: Callable[[], None], tick_every: float,
                 feed=None, max_line: int | None = None,
-                identity: RunIdentity | None = None) -> ProcessRun:
+                identity: RunIdentity | None = None,
+                terminal_order: bool = False) -> ProcessRun:
+    """The engine for one run. Shell runs (`terminal_order`) get stdout and stderr as one pipe
+    (the order they were written in, as a terminal shows it) unless SHELL_OUTPUT_STREAMS is
+    `separate`."""
     return ProcessRun(
         argv, cwd, env, writer, timeout=timeout, grace=float(setting("CANCEL_GRACE_SECONDS")),
         flush_ms=int(setting("OUTPUT_FLUSH_MS")),
         cancel_check=cancel_check(key), tick=tick, tick_every=tick_every,
         feed=feed, max_line=max_line or 1024 * 1024,
-        drain_after_exit=float(setting("ORPHAN_DRAIN_SECONDS")), identity=identity)
+        drain_after_exit=float(setting("ORPHAN_DRAIN_SECONDS")), identity=identity,
+        merge_stderr=(terminal_order
+                      and str(setting("SHELL_OUTPUT_STREAMS")).lower() != "separate"))
 
 
 def new_writer(owner_type: str, owner_id: uuid.UUID) -> OutputWriter:

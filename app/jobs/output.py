@@ -62,6 +62,7 @@ class OutputWriter:
         self.truncated = False
         self.pending: list[dict[str, Any]] = []
         self.last_stderr: str | None = None
+        self.last_line: str | None = None  # of any stream: the detail of a failure message
         self.final = False  # the run was ended by somebody else: nothing more is stored
         self.retry_seconds = float(setting("OUTPUT_DB_RETRY_SECONDS", DEFAULTS))
 
@@ -72,8 +73,10 @@ class OutputWriter:
     def add(self, stream: str, content: str, size: int, kind: str = "line",
             data: dict[str, Any] | None = None) -> None:
         """One line (or one parsed event) of `size` bytes of raw output."""
-        if stream == "stderr" and content.strip():
-            self.last_stderr = content.strip()[:500]
+        if content.strip():
+            self.last_line = content.strip()[:500]
+            if stream == "stderr":
+                self.last_stderr = self.last_line
         if self.truncated:
             self.dropped_bytes += size
             return

@@ -1,9 +1,13 @@
 """Run one process group and stream its output: the engine under both executors.
 
 The process starts in its own session (so its whole group can be signalled, and a Ctrl-C aimed
-at the worker's terminal does not reach it) with a sanitized environment. One loop reads stdout
-and stderr through a selector — neither pipe can block the other — splits them into lines,
-hands each to the executor's `feed`, and every `OUTPUT_FLUSH_MS` flushes the batch. The same loop
+at the worker's terminal does not reach it) with a sanitized environment. With `merge_stderr`
+(shell runs) stdout and stderr are one pipe, as in a terminal: lines keep the exact order the
+process wrote them in (two pipes cannot: which of two pipes was written first is lost once both
+hold data). Otherwise (Claude runs, whose stdout is a JSON protocol that a stderr write must not
+split) one loop reads stdout and stderr through a selector — neither pipe can block the
+other. The loop splits output into lines, hands each to the executor's `feed`, and every
+`OUTPUT_FLUSH_MS` flushes the batch. The same loop
 checks, a few times a second, for a cancel request (Redis), the worker's shutdown flag and the
 timeout, and beats the heartbeat. Stopping is SIGTERM to the group, then SIGKILL after the grace
 period; when the run ends anything left in its group is killed, so no child outlives its run.
@@ -73,9 +77,11 @@ class ProcessRun:
                  *, timeout: float | None, grace: float, flush_ms: int,
                  cancel_check: Callable[[], dict | None], tick: Callable[[], None],
                  tick_every: float, feed: Feed | None = None, max_line: int = MAX_LINE,
-                 drain_after_exit: float = 1.0, identity: RunIdentity | None = None) -> None:
+                 drain_after_exit: float = 1.0, identity: RunIdentity | None = None,
+                 merge_stderr: bool = False) -> None:
         self.argv, self.cwd, self.env = argv, cwd, env
         self.identity = identity
+        self.merge_stderr = merge_stderr  # one pipe for both: the exact order, every line stdout
         self.writer = writer
         self.timeout = timeout
         self.grace = grace
@@ -104,7 +110,8 @@ class ProcessRun:
     def start(self) -> int:
         if not os.path.isdir(self.cwd):
             raise SpawnError(f"working directory does not exist: {self.cwd}")
-        pipes = _Pipes(self.identity, with_stdin=self.input is not None)
+        pipes = _Pipes(self.identity, with_stdin=self.input is not None,
+                       merge_stderr=self.merge_stderr)
         try:
             self.proc = subprocess.Popen(
                 self.argv, cwd=self.cwd, env=self.env, stdin=pipes.child_stdin,
@@ -173,9 +180,11 @@ class ProcessRun:
 
     def wait(self) -> RunEnd:
         """Read until both pipes close and the leader exits; stop it when asked to."""
-        assert self.proc is not None and self.proc.stdout and self.proc.stderr
+        assert self.proc is not None and self.proc.stdout
         sel = selectors.DefaultSelector()
-        streams = {self.proc.stdout.fileno(): "stdout", self.proc.stderr.fileno(): "stderr"}
+        streams = {self.proc.stdout.fileno(): "stdout"}
+        if self.proc.stderr is not None:
+            streams[self.proc.stderr.fileno()] = "stderr"
         bufs = {fd: bytearray() for fd in streams}
         for fd in streams:
             os.set_blocking(fd, False)
@@ -284,7 +293,8 @@ class ProcessRun:
                 self.input.drop()
             self.signal_group(signal.SIGKILL)  # nothing in the group outlives the run
             for pipe in (self.proc.stdout, self.proc.stderr):
-                pipe.close()
+                if pipe is not None:
+                    pipe.close()
         self.proc.wait()
         self._store(self.writer.flush)
         end.exit_code = self.proc.returncode
@@ -359,11 +369,16 @@ class _Pipes:
     its own output by name (`echo x > /dev/stderr`, `/dev/stdout`, `/proc/self/fd/1`) opens the
     pipe's inode, which a root-owned 0600 pipe would refuse it."""
 
-    def __init__(self, identity: RunIdentity | None, with_stdin: bool) -> None:
+    def __init__(self, identity: RunIdentity | None, with_stdin: bool,
+                 merge_stderr: bool = False) -> None:
         self.ours: list[int] = []  # parent ends
         self.theirs: list[int] = []  # child ends, closed in the parent once it started
         self.out_r, self.child_stdout = self._pipe(identity, parent_reads=True)
-        self.err_r, self.child_stderr = self._pipe(identity, parent_reads=True)
+        self.err_r: int | None = None
+        if merge_stderr:
+            self.child_stderr = self.child_stdout
+        else:
+            self.err_r, self.child_stderr = self._pipe(identity, parent_reads=True)
         if with_stdin:
             self.child_stdin, self.in_w = self._pipe(identity, parent_reads=False)
         else:
@@ -382,7 +397,7 @@ class _Pipes:
         for fd in self.theirs:
             os.close(fd)
         proc.stdout = os.fdopen(self.out_r, "rb", buffering=0)
-        proc.stderr = os.fdopen(self.err_r, "rb", buffering=0)
+        proc.stderr = os.fdopen(self.err_r, "rb", buffering=0) if self.err_r is not None else None
         if self.in_w is not None:
             proc.stdin = os.fdopen(self.in_w, "wb", buffering=0)
 

@@ -93,7 +93,8 @@ def _run(ex: TaskExecution, task: Task, ttl: int, limit: int, record: dict,
             tick, every = common.heartbeat_tick(key, writer, project_id, eid)
             runner = common.make_runner(argv, cwd, env, writer, key,
                                         (ex.options or {}).get("timeout"), tick, every, feed,
-                                        max_line, identity=identity)
+                                        max_line, identity=identity,
+                                        terminal_order=parser is None)
             if parser is not None:
                 parser.session.attach(runner)  # the worker holds stdin: prompt, messages
             pid = runner.start()
@@ -118,7 +119,7 @@ def _run(ex: TaskExecution, task: Task, ttl: int, limit: int, record: dict,
             return "cancelled before it started"
         end = runner.wait()
         outcome = (parser.outcome(end, writer.last_stderr) if parser
-                   else shell.outcome(end, writer.last_stderr))
+                   else shell.outcome(end, writer.last_stderr or writer.last_line))
         outcome.last_seq, outcome.output_bytes = writer.seq, writer.bytes
         outcome.truncated = writer.truncated
         lifecycle.finish(eid, outcome, marks=end_marks, release=release)

@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
     "EXECUTOR_ENV_PASSTHROUGH": "",
     # After the main process exits, background children holding its pipes get this long.
     "ORPHAN_DRAIN_SECONDS": 1.0,
+    # Shell runs: "merged" = stdout and stderr in one pipe, lines in the exact order written,
+    # all labelled stdout; "separate" = two pipes, stderr apart, order between them approximate.
+    "SHELL_OUTPUT_STREAMS": "merged",
     # Runs execute as an unprivileged account per space when the worker is root ("off": never).
     "RUN_ISOLATION": "auto",
     # uid (and gid) of run account n is RUN_UID_BASE + n: above the usual subordinate-id ranges.

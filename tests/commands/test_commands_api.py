@@ -26,7 +26,7 @@ def _wait_final(client, headers, command_id, timeout=20):
 
 @pytest.mark.slow
 def test_execute_status_output_and_history(client, auth, ctx, dev, workers):
-    workers(1)
+    workers(1, SHELL_OUTPUT_STREAMS="separate")  # stderr kept apart (the default merges)
     project = factories.project(dev)
     resp = client.post("/api/commands/execute", headers=auth(dev), json={
         "command": "echo one; echo two >&2; echo three; pwd", "project_id": str(project.id),

@@ -41,13 +41,13 @@ def _task(app, owner, command: str, **kwargs):
 
 
 def test_execute_and_watch_lines_arrive_escaped_and_coloured(app, page_for, developer,
-                                                             start_worker):
+                                                             start_worker, worker_env):
     script = ("for i in $(seq 1 12); do echo line $i; sleep 0.15; done; "
               "echo '<script>window.pwned=1</script>'; "
               "echo '<img src=x onerror=\"window.pwned=2\">'; "
               "printf '\\033[31mred\\033[0m plain\\n'; echo oops >&2")
     task = _task(app, developer, script)
-    start_worker()
+    start_worker(env={**worker_env, "SHELL_OUTPUT_STREAMS": "separate"})  # stderr apart
     page = page_for(developer, f"/tasks/{task.id}")
     page.click(f"#task-{task.id}-execute")
     page.wait_for_url(re.compile(rf"/executions/{UUID}$"))

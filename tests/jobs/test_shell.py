@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_shell_task_completes_with_exact_output_in_order(client, auth, dev, project, workers):
-    workers(1)
+    workers(1, SHELL_OUTPUT_STREAMS="separate")  # stderr kept apart (the default merges)
     task = make_task(project, dev, "for i in $(seq 1 3000); do echo \"line $i\"; done; "
                                    "echo oops >&2; printf 'no newline'")
     resp = execute(client, auth(dev), task.id)
@@ -188,3 +188,27 @@ def test_pipes_held_by_a_process_that_cannot_be_found_are_given_up(
     finally:
         for proc in processes_with(tag):
             proc.kill()
+
+
+@pytest.mark.parametrize("command", [
+    "echo out1; echo err1 >&2; echo out2",
+    "for i in $(seq 1 200); do echo out$i; echo err$i >&2; done",
+    "python3 -c \"import sys\nfor i in range(200):\n print('out', i, flush=True)\n"
+    " print('err', i, file=sys.stderr, flush=True)\"",
+])
+def test_stdout_and_stderr_keep_the_order_they_were_written_in(client, auth, dev, project,
+                                                                workers, command):
+    """As in a terminal: one pipe for both (SHELL_OUTPUT_STREAMS=merged, the default)."""
+    workers(1)
+    task = make_task(project, dev, command)
+    data = wait_final(client, auth(dev), execute(client, auth(dev), task.id)
+                      .get_json()["data"]["execution_id"])
+    assert data["status"] == "completed", data["error"]
+    lines = [line["content"].strip().replace(" ", "") for line in data["output"]]
+    if "out2" in command:
+        assert lines == ["out1", "err1", "out2"]
+    else:
+        first = 1 if "seq" in command else 0
+        assert lines == [f"{kind}{i}" for i in range(first, first + 200)
+                         for kind in ("out", "err")]
+

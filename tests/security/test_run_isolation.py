@@ -136,7 +136,7 @@ def test_commands_without_a_project_run_in_a_private_scratch_directory(client, a
 
 def test_a_run_may_reopen_its_own_output_by_name(client, auth, dev, project, workers):
     """Its pipes belong to its account: `> /dev/stderr` works as in a terminal."""
-    workers(1)
+    workers(1, SHELL_OUTPUT_STREAMS="separate")  # both pipes exist
     data = _run_shell(client, auth, dev, project,
                       "echo to-err > /dev/stderr && echo to-out > /dev/stdout && "
                       "echo via-fd > /dev/fd/1")
