@@ -34,6 +34,7 @@ from app.config import TestConfig  # noqa: E402
 from app.embedded_redis import EmbeddedRedis  # noqa: E402
 from app.private_schema import private_schema  # noqa: E402
 from tests import factories  # noqa: E402
+from tests.browser import browser, page_for  # noqa: E402, F401
 from tests.live import GunicornServer, ThreadedServer, WorkerProcess, child_env  # noqa: E402
 
 

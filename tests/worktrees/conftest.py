@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from tests import factories
-from tests.e2e.conftest import browser, page_for  # noqa: F401
 from tests.jobs.fixtures import dev, engine_env, fake_claude, project, workers  # noqa: F401
 from tests.pages.login_client import page_client  # noqa: F401
 
