@@ -33,6 +33,7 @@ from app.extensions import db, get_redis
 from app.models.project import Project
 from app.models.task import Task
 from app.services import audit, events, git_settings, run_identity, workspace
+from app.services.conversation import CONFIG_DIR
 from app.services.git_cli import CloneConfig, Git, timeout_of
 from app.services.git_settings import GitSettings
 from app.services.tasks import task_dict
@@ -126,12 +127,20 @@ def ensure_repository(sp: Space) -> None:
     url = sp.settings.repository_url
     if not url:
         raise AppError("GIT_REPOSITORY_UNAVAILABLE", _no_repository_message(sp))
-    if any(sp.root.iterdir()):
+    ours = sp.root / CONFIG_DIR  # Claude transcripts of earlier runs: kept, not in the way
+    if any(entry.name != CONFIG_DIR for entry in sp.root.iterdir()):
         raise AppError("GIT_REPOSITORY_UNAVAILABLE", _no_repository_message(sp))
-    with CloneConfig() as config:
-        sp.git.run(["clone", "--no-recurse-submodules", "--", url, "."], sp.root,
-                   timeout=timeout_of("GIT_CLONE_TIMEOUT"), env={"GIT_CONFIG_GLOBAL": config},
-                   what=f"Cloning {url}")
+    aside = sp.root.parent / f".{sp.root.name}{CONFIG_DIR}.cloning"
+    if ours.exists():
+        os.rename(ours, aside)  # git clones only into an empty directory
+    try:
+        with CloneConfig() as config:
+            sp.git.run(["clone", "--no-recurse-submodules", "--", url, "."], sp.root,
+                       timeout=timeout_of("GIT_CLONE_TIMEOUT"),
+                       env={"GIT_CONFIG_GLOBAL": config}, what=f"Cloning {url}")
+    finally:
+        if aside.exists():
+            os.rename(aside, ours)
 
 
 def base_branch(sp: Space) -> str:

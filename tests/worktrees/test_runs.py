@@ -256,3 +256,23 @@ def test_projects_without_worktrees_run_in_the_workspace(client, auth, dev, proj
     refused = client.get(f"/api/tasks/{task.id}/diff", headers=auth(dev))
     assert refused.status_code == 409
     assert refused.get_json()["error"]["code"] == "GIT_NOT_ENABLED"
+
+
+def test_a_workspace_with_earlier_claude_transcripts_is_still_cloned_into(client, auth, dev,
+                                                                         workers, ctx, tmp_path):
+    """Claude runs before git was switched on leave their transcripts in the workspace; the
+    clone goes ahead and keeps them."""
+    workers(1)
+    upstream = readable_repo(tmp_path / "upstream", {"lib.py": "VALUE = 1\n"})
+    project = factories.project(dev)
+    ws = workspace_of(ctx, project.id)
+    (ws / ".claude-config").mkdir(parents=True)
+    (ws / ".claude-config" / "session.jsonl").write_text("{}\n")
+    resp = client.put(f"/api/projects/{project.id}", headers=auth(dev), json={"settings": {
+        "git": {"enabled": True, "repository_url": f"file://{upstream}"}}})
+    assert resp.status_code == 200, resp.get_json()
+    done = run(client, auth(dev), shell_task(project, dev, "cat lib.py").id)
+    assert done["status"] == "completed", (done["error"], done["output"])
+    assert stdout_text(done) == "VALUE = 1\n"
+    assert (ws / ".claude-config" / "session.jsonl").read_text() == "{}\n"
+    assert git(ws, "rev-parse", "HEAD").strip() == git(upstream, "rev-parse", "HEAD").strip()
