@@ -103,11 +103,10 @@ def measure(url: str, paths: dict[str, str], runs: int) -> dict[str, dict[str, l
         page.fill("#password", PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_url(lambda u: "/login" not in u)
-        token = page.evaluate("""async () => { const r = await fetch('/api/auth/login', {
+        token = page.evaluate("""async (body) => { const r = await fetch('/api/auth/login', {
             method: 'POST', headers: {'Content-Type': 'application/json'},
-            body: JSON.stringify(%s)}); return (await r.json()).data.access_token; }"""
-                              % ('{"username": "%s", "password": "%s"}'
-                                 % (paths["username"], PASSWORD)))
+            body: JSON.stringify(body)}); return (await r.json()).data.access_token; }""",
+                              {"username": paths["username"], "password": PASSWORD})
         for run in range(runs + 1):
             for name in names:
                 page.goto(paths[name], wait_until="load")
