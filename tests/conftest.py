@@ -44,7 +44,10 @@ def _runs_reach_test_dirs(tmp_path_factory) -> None:
     let those pass through (never list) the run's temporary directories, as they can through
     an installation's own directories."""
     base = tmp_path_factory.getbasetemp()
-    for path in (base.parent, base):
+    root = Path(tempfile.gettempdir()).resolve()
+    for path in (base, *base.parents):  # pytest-of-<user>/pytest-N/[popen-gwN/]
+        if path == root or root not in path.parents:
+            break
         path.chmod(path.stat().st_mode | 0o111)
 
 
@@ -52,11 +55,26 @@ def _runs_reach_test_dirs(tmp_path_factory) -> None:
 def redis_url(tmp_path_factory) -> Iterator[str]:
     url = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")
     if url:
-        yield url
+        yield _database_of_this_process(url)
         return
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
     yield server.start()
     server.stop()
+
+
+def _database_of_this_process(url: str) -> str:
+    """Parallel runs (pytest-xdist) flush their Redis between tests: each gets its own database
+    of a shared server (gw0 the URL's own, gw1 the next, ...)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    offset = int(worker[2:]) if worker[2:].isdigit() else 0
+    if not offset:
+        return url
+    from redis.connection import parse_url
+
+    base = int(parse_url(url).get("db") or 0)
+    head, mark, query = url.partition("?")
+    prefix = head.rsplit("/", 1)[0] if head.count("/") > 2 else head
+    return f"{prefix}/{base + offset}{mark}{query}"
 
 
 @pytest.fixture(scope="session")

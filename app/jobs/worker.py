@@ -40,6 +40,7 @@ from rq.worker import WorkerStatus
 
 from app.jobs import QUEUES, common
 from app.jobs.runner import SHUTDOWN
+from app.jobs.scheduler import start_scheduler
 
 log = logging.getLogger(__name__)
 DEQUEUE_BLOCK = 1
@@ -328,6 +329,14 @@ class AppWorker(SimpleWorker):
         except REDIS_ERRORS as exc:
             log.warning("worker %s: could not record its death (Redis unavailable: %s)",
                         self.name, exc)
+
+    def _start_scheduler(self, burst=False, logging_level="INFO", date_format=None,
+                         log_format=None):
+        """RQ's own, with a scheduler that stops when asked (app.jobs.scheduler)."""
+        options = {"logging_level": logging_level if logging_level is not None else self.log.level}
+        options.update({k: v for k, v in (("date_format", date_format),
+                                          ("log_format", log_format)) if v is not None})
+        start_scheduler(self, burst, **options)
 
     # ---- maintenance thread ----------------------------------------------------------------
 

@@ -275,6 +275,10 @@ def test_dependency_picker_searches_after_its_first_answer(app, page_for, develo
     else:
         expect(page.locator(f"#task-{target.id}-deps .deps")).to_contain_text(
             "Charlie docs", timeout=WAIT)
-        page.locator("#dep-search").fill("alpha")             # the re-drawn picker too
+        # the re-drawn picker too, once htmx has taken it in (a person cannot type within
+        # those milliseconds; a test can, and its input would reach a bare element)
+        page.wait_for_function("() => document.querySelector('#dep-search')"
+                               "?.['htmx-internal-data']?.initHash")
+        page.locator("#dep-search").fill("alpha")
         expect(page.locator("#dep-results .picker-title")).to_have_count(2, timeout=WAIT)
     assert page.evaluate("window.htmxErrors") == []

@@ -35,6 +35,8 @@ def output_writes_blocked():
         yield
     finally:
         raw.rollback()
+        # never back to the pool: in autocommit mode it would commit later tests' every flush
+        raw.invalidate()
         raw.close()
 
 

@@ -12,9 +12,12 @@ from tests.live import wait_for
 pytestmark = pytest.mark.slow
 
 LINES = 3000
-# Prints LINES numbered lines, pausing briefly every 100 so the run lasts a moment.
-PRINTER = (f"for i in $(seq 1 {LINES}); do echo line $i; "
-           "if [ $((i % 100)) -eq 0 ]; then sleep 0.02; fi; done")
+HALF = LINES // 2
+# Prints LINES numbered lines; after the first half it waits (30 s at most) for a file `go` in
+# its directory, which the test creates once its late joiners are in: they join mid-run for sure.
+PRINTER = (f"for i in $(seq 1 {HALF}); do echo line $i; done; n=0; "
+           "while [ ! -e go ] && [ $n -lt 3000 ]; do sleep 0.01; n=$((n+1)); done; "
+           f"for i in $(seq {HALF + 1} {LINES}); do echo line $i; done")
 
 
 def test_late_joiners_during_a_fast_printing_command(app, client, auth, connect, developer,
@@ -33,7 +36,7 @@ def test_late_joiners_during_a_fast_printing_command(app, client, auth, connect,
             db.session.remove()
             return db.session.get(CommandRun, uuid.UUID(command_id)).last_seq
 
-    wait_for(lambda: stored() > 200, 20, 0.01, "some output to be stored")
+    wait_for(lambda: stored() >= HALF, 20, 0.01, "the first half to be stored")
     clients = []
     for _ in range(3):
         ws = connect(developer)
@@ -44,6 +47,10 @@ def test_late_joiners_during_a_fast_printing_command(app, client, auth, connect,
         ack = ws.expect("subscribed")["data"]
         joined_at.append(stored())
         assert ack["command_id"] == command_id
+    with app.app_context():
+        from app.services import workspace
+
+        (workspace.scratch_dir(developer.id) / "go").touch()
     for ws in clients:
         seqs, contents = [], []
         while True:
