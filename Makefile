@@ -6,6 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 PG_URL := $(filter postgresql%,$(DATABASE_URL) $(TEST_DATABASE_URL))
+# Test processes in parallel (pytest-xdist); most tests wait on real processes, not the CPU.
+TEST_WORKERS ?= 4
 
 .PHONY: run test lint format bench clean help
 
@@ -38,7 +40,7 @@ run: $(VENV)/.deps $(PG_DEPS)
 
 test: $(VENV)/.test-deps $(PG_DEPS)
 	$(BIN)/ruff check app tests bench scripts worker.py wsgi.py
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check app tests bench scripts worker.py wsgi.py

@@ -12,6 +12,7 @@ survives those redraws (`hx-preserve`). A refusal is the service's own message, 
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -104,8 +105,15 @@ def conversation_context(task_id: uuid.UUID, **extra: Any) -> dict[str, Any]:
 
 
 def _controls(execution_id: uuid.UUID, note: str | None = None, error: str | None = None):
+    """The run's controls after an action. A sent message (`note`) is cleared from its box by
+    an `HX-Trigger` event on the form (static/js/conversation.js), not by a mark in the
+    redrawn section: the page socket may redraw that section first, and the mark is lost."""
     run = run_view("execution", execution_id, page_user())
-    return render(CONTROLS, CONTROLS, run=run, talk_note=note, talk_error=error)
+    resp = render(CONTROLS, CONTROLS, run=run, talk_note=note, talk_error=error)
+    if note:
+        resp.headers["HX-Trigger"] = json.dumps({"claude-message-sent":
+                                                 {"box": f"run-{execution_id}-say"}})
+    return resp
 
 
 # ---------------------------------------------------------------- routes

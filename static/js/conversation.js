@@ -1,6 +1,6 @@
 // Working with Claude (templates/partials/tasks/_conversation.html, partials/output/
 // _claude_controls.html): the task page's conversation panel is drawn again when the task's
-// status changes (pushed by the page socket: a run started or ended); a message that was sent
+// status changes (pushed by the page socket: a run started or ended); a message the server took
 // is cleared from its box (the box survives redraws with hx-preserve, so it keeps what is being
 // typed); tool results are folded into their tool call; Ctrl+Enter (or Cmd+Enter) sends a
 // message or a follow-up. Loaded once, even across boosted navigations.
@@ -33,12 +33,10 @@
     });
   });
 
-  document.addEventListener("htmx:afterSettle", function () {
-    document.querySelectorAll("[data-clear-say]").forEach(function (section) {
-      const box = document.getElementById(section.getAttribute("data-clear-say"));
-      if (box) { box.value = ""; }
-      section.removeAttribute("data-clear-say");
-    });
+  // The server names the box of a message it took (HX-Trigger on the form's answer).
+  document.addEventListener("claude-message-sent", function (e) {
+    const box = e.detail && document.getElementById(e.detail.box);
+    if (box) { box.value = ""; }
   });
 
   document.addEventListener("keydown", function (e) {
