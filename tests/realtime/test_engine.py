@@ -52,21 +52,34 @@ def test_late_joiners_during_a_fast_printing_command(app, client, auth, connect,
 
         (workspace.scratch_dir(developer.id) / "go").touch()
     for ws in clients:
-        seqs, contents = [], []
-        while True:
-            message = ws.recv(30)
-            if message["type"] == "command_output":
-                seqs.append(message["data"]["seq"])
-                if message["data"]["stream"] == "stdout":
-                    contents.append(message["data"]["content"].rstrip("\n"))
-            elif message["type"] == "command_completed":
-                done = message["data"]
-                break
+        seqs, contents, done = _read_to_the_end(ws, connect, developer, command_id)
         assert seqs == list(range(1, len(seqs) + 1))  # every stored line, once, in order
         assert contents == [f"line {i}" for i in range(1, LINES + 1)]
         assert done["status"] == "completed" and done["exit_code"] == 0
         assert done["last_seq"] == seqs[-1]
     assert min(joined_at) < LINES, joined_at  # they joined while it was still printing
+
+
+def _read_to_the_end(ws, connect, user, command_id: str):
+    """Read a command's output as a client should: a socket the server drops as too slow (its
+    queue passed WS_MAX_PENDING lines, which a loaded machine can do while 1,500 lines arrive
+    at once) is reopened and resubscribed after the last line read, as the error says."""
+    seqs: list[int] = []
+    contents: list[str] = []
+    while True:
+        message = ws.recv(30)
+        if message["type"] == "command_output":
+            seqs.append(message["data"]["seq"])
+            if message["data"]["stream"] == "stdout":
+                contents.append(message["data"]["content"].rstrip("\n"))
+        elif message["type"] == "command_completed":
+            return seqs, contents, message["data"]
+        elif (message["type"] == "error"
+              and message["data"].get("details", {}).get("reason") == "too_slow"):
+            ws = connect(user)
+            ws.send(type="subscribe", channel="command_output", command_id=command_id,
+                    after_seq=seqs[-1] if seqs else 0)
+            ws.expect("subscribed")
 
 
 def test_execute_task_over_the_socket(app, connect, developer, start_worker, new_session,
