@@ -103,8 +103,11 @@ def test_phone_width_watch_and_cancel(app, page_for, developer, start_worker):
     expect(page.locator(f"#out-{run_id}-log")).to_contain_text("tick 3", timeout=20000)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390   # no sideways page
     cancel = page.locator(f"#task-{task.id}-cancel")
-    box = cancel.bounding_box()
-    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    # Within the phone's width (waited for: the socket may be redrawing the run's header).
+    page.wait_for_function(
+        "id => { const el = document.getElementById(id); if (!el) { return false; }"
+        " const r = el.getBoundingClientRect(); return r.width > 0 && r.left >= 0"
+        " && r.right <= 390; }", arg=f"task-{task.id}-cancel")
     cancel.focus()
     page.keyboard.press("Enter")
     expect(page.locator(f"#run-{run_id}-status")).to_have_text("cancelled", timeout=20000)
