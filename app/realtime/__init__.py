@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
 
 def register_realtime(app: Flask) -> None:
     from app.realtime.routes import bp
-    from app.services import events
+    from app.services import events, worktree_cleanup
     from app.services import webhook_delivery as webhooks
 
     for key, value in DEFAULTS.items():  # app config, else the environment, else the default
@@ -41,6 +41,7 @@ def register_realtime(app: Flask) -> None:
 
     register_pages_socket(app)  # /ws/pages: the HTML pages' socket (issue 6B)
     events.add_sink(webhooks.sink)
+    events.add_sink(worktree_cleanup.sink)
     app.extensions.setdefault("realtime_hub_setup", []).append(_setup_hub)
 
 

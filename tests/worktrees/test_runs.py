@@ -192,6 +192,41 @@ def test_actions_wait_for_a_run_in_progress(client, auth, dev, git_project, work
     assert done.status_code == 200, done.get_json()
 
 
+def test_deleting_a_task_removes_its_worktree_and_keeps_its_branch(client, auth, dev,
+                                                                   git_project, workers, ctx):
+    from tests.live import wait_for
+
+    workers(1)
+    headers = auth(dev)
+    ws = workspace_of(ctx, git_project.id)
+    kept = shell_task(git_project, dev, "echo kept > kept.txt", title="kept")
+    gone = shell_task(git_project, dev, "echo work > work.txt", title="deleted")
+    for task in (kept, gone):
+        assert run(client, headers, task.id)["status"] == "completed"
+    assert client.post(f"/api/tasks/{gone.id}/worktree/commit", json={"message": "the work"},
+                       headers=headers).status_code == 200
+    (ws / "worktrees" / str(gone.id) / "scratch.txt").write_text("uncommitted\n")
+    branch = f"task/{gone.id.hex[:8]}"
+
+    assert client.delete(f"/api/tasks/{gone.id}", headers=headers).status_code == 200
+    worktree = ws / "worktrees" / str(gone.id)
+    wait_for(lambda: not worktree.exists(), 60, 0.1, "the deleted task's worktree to go")
+    listed = git(ws, "worktree", "list", "--porcelain")
+    assert str(worktree) not in listed and str(ws / "worktrees" / str(kept.id)) in listed
+    assert (ws / "worktrees" / str(kept.id) / "kept.txt").read_text() == "kept\n"
+    assert git(ws, "log", "-1", "--format=%s", branch).strip() == "the work"  # work kept
+    with ctx.app_context():
+        from sqlalchemy import select
+
+        from app.extensions import db
+        from app.models.audit import AuditLog
+
+        removed = db.session.scalars(select(AuditLog).where(
+            AuditLog.entity_id == gone.id, AuditLog.action == "worktree_removed")).all()
+        assert [(r.old_value, r.details["branch"]) for r in removed] == [
+            (f"worktrees/{gone.id}", branch)]
+
+
 def test_a_workspace_without_git_is_a_clear_error(client, auth, dev, workers, ctx):
     workers(1)
     project = factories.project(dev, settings={"git": {"enabled": True}})
