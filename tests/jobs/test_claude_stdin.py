@@ -59,16 +59,33 @@ def test_a_megabyte_waits_for_the_pipe_while_the_loop_goes_on(ctx, tmp_path):
     assert not pipe.open and not pipe.send(b"more")  # closed: nothing more is taken
 
 
+CLOSES_STDIN = """
+import os, sys, time
+os.close(0)
+print("closed", flush=True)
+deadline = time.monotonic() + 20
+while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:  # until the loop says
+    time.sleep(0.01)
+"""
+
+
 def test_a_process_that_closed_its_stdin_is_not_written_to(ctx, tmp_path):
+    flag = tmp_path / "exit-now"
     writer = Collected()
-    run = ProcessRun([sys.executable, "-c", "import os; os.close(0); print('closed', flush=True)"
-                      "; import time; time.sleep(0.3)"], str(tmp_path), {}, writer, timeout=20,
-                     grace=1, flush_ms=10, cancel_check=lambda: None, tick=lambda: None,
-                     tick_every=60)
+    run = ProcessRun([sys.executable, "-c", CLOSES_STDIN, str(flag)], str(tmp_path), {}, writer,
+                     timeout=20, grace=1, flush_ms=10, cancel_check=lambda: None,
+                     tick=lambda: None, tick_every=60)
     sent: list[bool] = []
-    pipe = run.enable_input(lambda now: sent.append(pipe.send(b"y" * 200_000))
-                            if "closed\n" in writer.lines and not sent else None)
+
+    def check(now: float) -> None:
+        if "closed\n" in writer.lines and not sent:
+            sent.append(pipe.send(b"y" * 200_000))  # taken: the write happens in the loop
+        elif sent and not pipe.open and not flag.exists():
+            flag.write_text("go")  # EPIPE closed the pipe and the loop went on: let it end
+
+    pipe = run.enable_input(check)
     run.start()
     end = run.wait()
     assert end.exit_code == 0 and writer.lines == ["closed\n"]
     assert sent == [True] and not pipe.open  # EPIPE: the rest was dropped, the run went on
+    assert flag.exists()  # seen while the child was still running
