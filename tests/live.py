@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 
 from werkzeug.serving import make_server
@@ -33,6 +34,26 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: f
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
+
+
+def holds_for(check: Callable[[], None], seconds: float, interval: float = 0.2) -> None:
+    """Run `check` (which asserts) again and again for `seconds`: a state that must last, e.g.
+    a run left alone through a whole database stall, not just seen once."""
+    deadline = time.monotonic() + seconds
+    while True:
+        check()
+        if time.monotonic() > deadline:
+            return
+        time.sleep(interval)
+
+
+def clock_moves_on() -> None:
+    """Wait until the wall clock reads later than now, so that the next change gets a
+    timestamp strictly after the last one's (they are stored to the microsecond)."""
+    from datetime import datetime
+
+    start = datetime.now(UTC)
+    wait_for(lambda: datetime.now(UTC) > start, 1.0, 0.0005, "the clock to move on")
 
 
 def child_env(app_config: dict, **extra: str) -> dict[str, str]:

@@ -3,20 +3,56 @@ it sends waits for the pipe while the loop goes on reading output and making its
 
 from __future__ import annotations
 
+import socket
 import sys
 import uuid
+
+import pytest
 
 from app.jobs.output import OutputWriter
 from app.jobs.runner import ProcessRun
 
-CHILD = """
-import os, sys, time
+GO = """
+import socket, sys
+go = socket.socket(socket.AF_UNIX)
+go.connect("\\0" + sys.argv[1])
+go.settimeout(20)
+"""
+
+CHILD = GO + """
 print("started", flush=True)
-while not os.path.exists(sys.argv[1]):   # reads nothing until the run loop says so
-    time.sleep(0.01)
+go.recv(1)   # reads nothing until the run loop says so
 data = sys.stdin.buffer.read()
 print(len(data), data[:5].decode(), data[-5:].decode(), flush=True)
 """
+
+
+class Go:
+    """The run loop's word to the child (`GO`): the child connects before it prints, then
+    blocks until `give()` (or gives up after 20 s), so no side polls a file."""
+
+    def __init__(self) -> None:
+        self.name = f"go-{uuid.uuid4().hex}"
+        self.listener = socket.socket(socket.AF_UNIX)
+        self.listener.bind("\0" + self.name)  # abstract: no file, nothing to clean up
+        self.listener.listen(1)
+        self.given = False
+
+    def give(self) -> None:
+        conn, _ = self.listener.accept()  # connected already: it printed after connecting
+        with conn:
+            conn.sendall(b"g")
+        self.given = True
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def go():
+    signal = Go()
+    yield signal
+    signal.close()
 
 
 class Collected(OutputWriter):
@@ -32,10 +68,9 @@ class Collected(OutputWriter):
         return len(rows)
 
 
-def test_a_megabyte_waits_for_the_pipe_while_the_loop_goes_on(ctx, tmp_path):
-    flag = tmp_path / "read-now"
+def test_a_megabyte_waits_for_the_pipe_while_the_loop_goes_on(ctx, tmp_path, go):
     writer = Collected()
-    run = ProcessRun([sys.executable, "-c", CHILD, str(flag)], str(tmp_path), {}, writer,
+    run = ProcessRun([sys.executable, "-c", CHILD, go.name], str(tmp_path), {}, writer,
                      timeout=20, grace=1, flush_ms=10, cancel_check=lambda: None,
                      tick=lambda: None, tick_every=60)
     seen: list[str] = []
@@ -43,9 +78,9 @@ def test_a_megabyte_waits_for_the_pipe_while_the_loop_goes_on(ctx, tmp_path):
     def check(now: float) -> None:
         # Called by the loop while a megabyte is still queued for a child that reads nothing
         # yet: a blocking write would never get here, the child would wait for ever.
-        if "started\n" in writer.lines and not flag.exists():
+        if "started\n" in writer.lines and not go.given:
             seen.append("loop alive with stdin full")
-            flag.write_text("go")
+            go.give()
 
     pipe = run.enable_input(check)
     payload = b"BEGIN" + b"x" * (1024 * 1024) + b"-END-"
@@ -59,20 +94,17 @@ def test_a_megabyte_waits_for_the_pipe_while_the_loop_goes_on(ctx, tmp_path):
     assert not pipe.open and not pipe.send(b"more")  # closed: nothing more is taken
 
 
-CLOSES_STDIN = """
-import os, sys, time
+CLOSES_STDIN = GO + """
+import os
 os.close(0)
 print("closed", flush=True)
-deadline = time.monotonic() + 20
-while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:  # until the loop says
-    time.sleep(0.01)
+go.recv(1)  # until the loop says
 """
 
 
-def test_a_process_that_closed_its_stdin_is_not_written_to(ctx, tmp_path):
-    flag = tmp_path / "exit-now"
+def test_a_process_that_closed_its_stdin_is_not_written_to(ctx, tmp_path, go):
     writer = Collected()
-    run = ProcessRun([sys.executable, "-c", CLOSES_STDIN, str(flag)], str(tmp_path), {}, writer,
+    run = ProcessRun([sys.executable, "-c", CLOSES_STDIN, go.name], str(tmp_path), {}, writer,
                      timeout=20, grace=1, flush_ms=10, cancel_check=lambda: None,
                      tick=lambda: None, tick_every=60)
     sent: list[bool] = []
@@ -80,12 +112,12 @@ def test_a_process_that_closed_its_stdin_is_not_written_to(ctx, tmp_path):
     def check(now: float) -> None:
         if "closed\n" in writer.lines and not sent:
             sent.append(pipe.send(b"y" * 200_000))  # taken: the write happens in the loop
-        elif sent and not pipe.open and not flag.exists():
-            flag.write_text("go")  # EPIPE closed the pipe and the loop went on: let it end
+        elif sent and not pipe.open and not go.given:
+            go.give()  # EPIPE closed the pipe and the loop went on: let it end
 
     pipe = run.enable_input(check)
     run.start()
     end = run.wait()
     assert end.exit_code == 0 and writer.lines == ["closed\n"]
     assert sent == [True] and not pipe.open  # EPIPE: the rest was dropped, the run went on
-    assert flag.exists()  # seen while the child was still running
+    assert go.given  # seen while the child was still running

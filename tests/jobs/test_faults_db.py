@@ -12,7 +12,7 @@ import pytest
 from tests.jobs.faults import full_log, status_of, stored
 from tests.jobs.fixtures import execute, marker, processes_with, wait_final
 from tests.jobs.fixtures import make_task as task_for
-from tests.live import wait_for
+from tests.live import holds_for, wait_for
 
 pytestmark = pytest.mark.slow
 TTL = 2
@@ -86,12 +86,13 @@ def test_a_database_stall_longer_than_the_ttl_does_not_lose_a_healthy_run(
     beat = f"engine:hb:{run_control.owner_key('execution', ex_id)}"
     with output_writes_blocked():
         stalled_at = stored("execution", ex_id)[1]
-        ends = time.monotonic() + 3 * TTL  # the stall: three heartbeat TTLs
-        while time.monotonic() < ends:
+
+        def left_alone() -> None:
             # the run is waiting for the database, its heartbeat goes on, nobody reaps it
             assert get_redis().exists(beat), "the heartbeat expired during the stall"
             assert status_of("execution", ex_id) == "running"
-            time.sleep(0.2)
+
+        holds_for(left_alone, 3 * TTL)  # the stall: three heartbeat TTLs
         assert stored("execution", ex_id)[1] == stalled_at  # it really was stalled
 
     data = wait_final(client, auth(dev), ex_id, 60)
@@ -167,7 +168,9 @@ def test_a_slow_database_is_not_taken_for_a_background_process(
 
     def slow_flush(self, heartbeat=False):
         if self.pending:
-            time.sleep(1.2)  # the slow database: longer than ORPHAN_DRAIN_SECONDS (1)
+            # The injected fault itself, not a wait: every batch takes longer to store than
+            # ORPHAN_DRAIN_SECONDS (1), so the reader is still behind when the command exits.
+            time.sleep(1.2)
         return slow(self, heartbeat)
 
     monkeypatch.setattr(output.OutputWriter, "flush", slow_flush)

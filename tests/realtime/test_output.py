@@ -7,7 +7,6 @@ tests/realtime/test_engine_output.py does the same with real commands on a real 
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -57,15 +56,16 @@ def test_late_joiners_during_a_fast_producer_get_every_line_once(app, connect, d
                                                                  command):
     p = prod.Producer(app, "command", command)
     p.write(50, batch=5)
-    joined = threading.Event()
+    joined, confirmed = threading.Event(), threading.Event()
     total = 1500
 
     def produce():
         for i in range(0, total, 5):
             p.write(5, batch=5)
             if i == 300:
-                joined.wait(10)  # keep producing while the clients join
-            time.sleep(0.002)  # pace it a little, like a real program printing
+                joined.wait(10)  # keep producing while the clients join...
+            elif i == 900:
+                confirmed.wait(10)  # ...and write the rest once every join is confirmed
         p.finish()
 
     producer = threading.Thread(target=produce)
@@ -80,12 +80,14 @@ def test_late_joiners_during_a_fast_producer_get_every_line_once(app, connect, d
         for ws in clients:
             ws.expect("subscribed")
             written_at_join.append(p.seq)
+        confirmed.set()
         for ws in clients:
             seqs, done = read_stream(ws, timeout=30)
             assert seqs == list(range(1, total + 51)), (len(seqs), seqs[:5], seqs[-5:])
             assert done["data"]["last_seq"] == total + 50
     finally:
         joined.set()
+        confirmed.set()
         producer.join(60)
     # The joins really overlapped the production (lines kept coming during the backlog).
     assert min(written_at_join) < total + 50, written_at_join

@@ -64,15 +64,12 @@ class RawClient:
                 self.closed = True
         return found
 
-    def read_until(self, predicate, timeout: float = 10.0, size: int = 65536,
-                   pause: float = 0.0) -> None:
+    def read_until(self, predicate, timeout: float = 10.0, size: int = 65536) -> None:
         deadline = time.monotonic() + timeout
         while not predicate() and not self.closed:
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out; last messages {self.messages[-3:]}")
             self._pump(0.2, size)
-            if pause:
-                time.sleep(pause)
 
     def close(self) -> None:
         self.sock.close()

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import timedelta
 
 import pytest
 
 from tests import factories
+from tests.live import clock_moves_on
 from tests.sessions.test_sessions_api import create, parse
 
 
@@ -41,10 +41,6 @@ def snapshots(app, sid):
             .order_by(SessionSnapshot.id))]
 
 
-def pause():
-    time.sleep(0.01)  # consecutive changes get distinct timestamps
-
-
 def test_every_change_of_state_is_a_snapshot(client, app, dev_headers, developer):
     sid = create(client, dev_headers, settings={"theme": "dark"})["session_id"]
     client.put(f"/api/sessions/{sid}", json={"settings": {"theme": "light"}},
@@ -67,10 +63,10 @@ def test_restore_settings_and_tasks_to_a_point(client, app, dev_headers, develop
     created = create(client, dev_headers, settings={"theme": "dark", "auto_save": True})
     sid = created["session_id"]
     first = run_task(app, sid, developer, "First")
-    pause()
+    clock_moves_on()  # consecutive changes get distinct timestamps
     point = client.get(f"/api/sessions/{sid}", headers=dev_headers).json["data"]
     restore_point = point["last_accessed"]
-    pause()
+    clock_moves_on()  # consecutive changes get distinct timestamps
     client.put(f"/api/sessions/{sid}", json={"settings": {"theme": "light"}},
                headers=dev_headers)
     run_task(app, sid, developer, "Second")
@@ -92,7 +88,7 @@ def test_restore_settings_and_tasks_to_a_point(client, app, dev_headers, develop
 def test_restore_only_what_is_asked(client, app, dev_headers, developer):
     sid = create(client, dev_headers, settings={"theme": "dark"})["session_id"]
     point = client.get(f"/api/sessions/{sid}", headers=dev_headers).json["data"]["last_accessed"]
-    pause()
+    clock_moves_on()  # consecutive changes get distinct timestamps
     client.put(f"/api/sessions/{sid}", json={"settings": {"theme": "light"}},
                headers=dev_headers)
     task_id = run_task(app, sid, developer, "Kept")
@@ -100,7 +96,7 @@ def test_restore_only_what_is_asked(client, app, dev_headers, developer):
         "restore_point": point, "include_tasks": False, "include_settings": True}).json["data"]
     assert data["settings"] == {"theme": "dark"}
     assert [t["task_id"] for t in data["state"]["tasks"]] == [task_id]
-    pause()
+    clock_moves_on()  # consecutive changes get distinct timestamps
     data = client.post(f"/api/sessions/{sid}/restore", headers=dev_headers, json={
         "restore_point": point, "include_tasks": True, "include_settings": False}).json["data"]
     assert data["settings"] == {"theme": "dark"} and data["state"]["tasks"] == []

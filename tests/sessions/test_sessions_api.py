@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import datetime, timedelta
 
 import pytest
 
 from tests import factories
-from tests.live import wait_for
+from tests.live import clock_moves_on, wait_for
 
 
 def parse(ts: str) -> datetime:
@@ -96,7 +95,7 @@ def test_list_filters_and_project_names(client, dev_headers, auth, make_user, pr
 
 def test_get_keeps_the_session_alive_for_its_owner(client, dev_headers, auth, admin):
     data = create(client, dev_headers)
-    time.sleep(0.01)  # timestamps must differ
+    clock_moves_on()  # timestamps must differ
     got = client.get(f"/api/sessions/{data['session_id']}", headers=dev_headers).json["data"]
     assert parse(got["last_accessed"]) > parse(data["last_accessed"])
     assert parse(got["expires_at"]) > parse(data["expires_at"])

@@ -8,10 +8,10 @@ connection busy waits for one)."""
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 from app.extensions import get_redis
+from tests.live import wait_for
 
 
 def test_more_threads_than_the_default_pool_size_all_get_a_connection(app):
@@ -37,10 +37,8 @@ def test_more_threads_than_the_default_pool_size_all_get_a_connection(app):
     inside.wait()
     # Every thread is now blocked in BLPOP, each on a connection of its own.
     with app.app_context():
-        deadline = time.monotonic() + 10
-        while (int(client.info("clients")["blocked_clients"]) < threads_n
-               and time.monotonic() < deadline and not errors):
-            time.sleep(0.05)
+        wait_for(lambda: errors or int(client.info("clients")["blocked_clients"]) >= threads_n,
+                 10, 0.05, "every thread to block in BLPOP")
         blocked = int(client.info("clients")["blocked_clients"])
         client.rpush(key, *range(threads_n))
     for thread in threads:
